@@ -1,0 +1,68 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { requestId } from "hono/request-id";
+import { authenticate } from "./auth/middleware.ts";
+import { badRequest } from "./domain/errors.ts";
+import { jsonBodies } from "./http/json-bodies.ts";
+import { observe } from "./http/observe.ts";
+import { onError, problemResponse } from "./http/problem.ts";
+import { checkRoutes } from "./routes/checks.ts";
+import { operationRoutes } from "./routes/operations.ts";
+import { permissionRoutes } from "./routes/permissions.ts";
+import { structureRoutes } from "./routes/structures.ts";
+import { userRoutes } from "./routes/users.ts";
+import type { AppEnv, Services } from "./services.ts";
+
+export const maxBodyBytes = 1024 * 1024;
+
+/** Builds the HTTP app over ready-made services; importing this file starts nothing. */
+export function createApp(services: Services, options: { slowRequestMs?: number } = {}) {
+  const app = new OpenAPIHono<AppEnv>({
+    // Request validation failures (query, path, headers, body) become one 400 problem.
+    defaultHook: (result) => {
+      if (result.success) return;
+      const where = result.target === "json" ? "body" : result.target;
+      throw badRequest(
+        `the request ${where} is not valid`,
+        result.error.issues.map((i) => ({ path: [where, ...i.path].join("."), message: i.message })),
+      );
+    },
+  });
+
+  app.use(requestId({ headerName: "X-Request-Id" }));
+  app.use(async function inject(c, next) {
+    c.set("services", services);
+    await next();
+  });
+  app.use(observe(options.slowRequestMs ?? 100));
+  app.route("/", operationRoutes);
+
+  // Order matters: the contract ranks 401, 403, 415, 413, then 400 and the rest.
+  app.use("/v1/*", authenticate(services.verifyToken));
+  app.use("/v1/*", jsonBodies(maxBodyBytes));
+  app.route("/", structureRoutes);
+  app.route("/", userRoutes);
+  app.route("/", permissionRoutes);
+  app.route("/", checkRoutes);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "scope claim: canopy:read, canopy:write (implies read) or canopy:admin (implies both)",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Canopy",
+      version: "1.0.0",
+      description:
+        "Hierarchical permissions: may a user act on part of the organisation tree, and what can they see?",
+    },
+  });
+
+  app.notFound((c) => problemResponse(c, 404, `no route for ${c.req.method} ${c.req.path}`));
+  app.onError(onError((c) => (c.var.logger ?? services.logger) as typeof services.logger));
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

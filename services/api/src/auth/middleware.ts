@@ -1,0 +1,33 @@
+import type { MiddlewareHandler } from "hono";
+import { forbidden, unauthorized } from "../domain/errors.ts";
+import { type Caller, hasScope, type TokenVerifier } from "./tokens.ts";
+
+export type AuthVariables = { caller: Caller | undefined };
+
+/** Reads are GETs and the check endpoints, batch included; everything else writes. */
+export const scopeNeeded = (method: string, path: string): "read" | "write" =>
+  method === "GET" || method === "HEAD" || path === "/v1/check/batch" ? "read" : "write";
+
+/**
+ * Bearer authentication and scopes for /v1. With no verifier (AUTH_MODE=none) every
+ * request passes; start-up refuses that in production.
+ */
+export function authenticate(
+  verify: TokenVerifier | undefined,
+): MiddlewareHandler<{ Variables: AuthVariables }> {
+  return async function authenticate(c, next) {
+    if (!verify) return next();
+    const header = c.req.header("authorization");
+    const match = header ? /^bearer +([^\s]+)\s*$/i.exec(header) : null;
+    if (!match?.[1])
+      throw unauthorized(
+        header ? "the Authorization header must be 'Bearer <token>'" : "a bearer token is required",
+      );
+    const caller = await verify(match[1]);
+    if (!hasScope(caller, scopeNeeded(c.req.method, c.req.path))) {
+      throw forbidden(`this route needs the canopy:${scopeNeeded(c.req.method, c.req.path)} scope`);
+    }
+    c.set("caller", caller);
+    await next();
+  };
+}

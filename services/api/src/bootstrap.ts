@@ -1,0 +1,114 @@
+import { createHash, randomBytes } from "node:crypto";
+import { sql } from "drizzle-orm";
+import { embeddedSecret, signToken } from "./auth/dev-token.ts";
+import { createTokenVerifier, type TokenVerifier } from "./auth/tokens.ts";
+import type { Config } from "./config.ts";
+import { type Database, openPglite, openPostgres, type QueryObserver } from "./db/database.ts";
+import { migrationsFolder, schemaStatus } from "./db/migrations.ts";
+import { revisionCounter } from "./db/schema/index.ts";
+import { seedDemo } from "./db/seed-demo.ts";
+import { createCursors } from "./domain/cursor.ts";
+import type { Logger } from "./observability/logger.ts";
+import { createMetrics, type Metrics } from "./observability/metrics.ts";
+import type { Services } from "./services.ts";
+
+export class StartupError extends Error {}
+
+/** Times every statement and flags slow ones by name, never with their parameters. */
+function queryObserver(metrics: Metrics, logger: Logger, slowMs: number): QueryObserver {
+  return (query, target, seconds) => {
+    metrics.dbDuration.observe({ query, target }, seconds);
+    if (seconds * 1000 >= slowMs) {
+      metrics.dbSlow.inc({ query, target });
+      logger.warn({ query, target, durationMs: Math.round(seconds * 1000) }, "slow query");
+    }
+  };
+}
+
+async function openDatabase(config: Config, observe: QueryObserver, logger: Logger): Promise<Database> {
+  const { url, dataDir, poolMax } = config.database;
+  if (url) {
+    const db = openPostgres({ url, poolMax }, observe);
+    const status = await schemaStatus(db.primary).catch(async (err) => {
+      await db.close();
+      throw new StartupError(`cannot reach the database at DATABASE_URL: ${(err as Error).message}`);
+    });
+    if (status.behind) {
+      await db.close();
+      throw new StartupError(
+        `the database schema is behind this build (${status.applied} of ${status.expected} migrations applied): run \`pnpm canopy migrate\``,
+      );
+    }
+    return db;
+  }
+  // The embedded default migrates itself and seeds a demo organisation the first time.
+  logger.info({ dataDir }, "starting on the embedded database (PGlite)");
+  const db = await openPglite(dataDir, observe);
+  await db.migrate(migrationsFolder);
+  const [row] = await db.primary.rows<{ value: string }>(
+    "revision.current",
+    sql`SELECT value::text AS value FROM ${revisionCounter}`,
+  );
+  if (row?.value === "0") {
+    await seedDemo(db);
+    logger.info("seeded the demo organisation");
+  }
+  return db;
+}
+
+/** The secret that signs cursors: shared by every instance, so a cursor works on any of them. */
+function cursorSecret(config: Config, jwtSecret: string | undefined): string {
+  if (config.cursorSecret) return config.cursorSecret;
+  if (jwtSecret) return createHash("sha256").update("canopy-cursor\0").update(jwtSecret).digest("hex");
+  // AUTH_MODE=none is for local experiments on one instance: a per-process secret will do.
+  return randomBytes(32).toString("hex");
+}
+
+export type Started = { services: Services; devToken: string | undefined; close: () => Promise<void> };
+
+/** Builds every service from the configuration; the caller owns closing them. */
+export async function startServices(config: Config, logger: Logger): Promise<Started> {
+  let db: Database | undefined;
+  const metrics = createMetrics({ poolStats: () => db?.poolStats() ?? [] });
+  db = await openDatabase(config, queryObserver(metrics, logger, config.database.slowQueryMs), logger);
+
+  const embedded = !config.database.url;
+  let jwtSecret = config.auth.jwtSecret;
+  if (config.auth.mode === "jwt" && embedded && !jwtSecret && !config.auth.jwksUrl) {
+    jwtSecret = await embeddedSecret(config.database.dataDir);
+  }
+  const verifyToken: TokenVerifier | undefined =
+    config.auth.mode === "none"
+      ? undefined
+      : createTokenVerifier({
+          ...config.auth,
+          jwtSecret,
+          jwksUrl: jwtSecret ? undefined : config.auth.jwksUrl,
+        });
+  const devToken =
+    embedded && jwtSecret
+      ? await signToken(jwtSecret, {
+          scope: "canopy:admin",
+          issuer: config.auth.issuer,
+          audience: config.auth.audience,
+        })
+      : undefined;
+
+  let accepting = true;
+  const database = db;
+  return {
+    services: {
+      db: database,
+      cursors: createCursors(cursorSecret(config, jwtSecret)),
+      verifyToken,
+      logger,
+      metrics,
+      accepting: () => accepting,
+    },
+    devToken,
+    close: async () => {
+      accepting = false;
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,130 @@
+import { PGlite, type Transaction } from "@electric-sql/pglite";
+import type { SQL } from "drizzle-orm";
+import { drizzle as drizzlePostgres } from "drizzle-orm/node-postgres";
+import { migrate as migratePostgres } from "drizzle-orm/node-postgres/migrator";
+import { PgDialect } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import pg from "pg";
+import type { PoolStats } from "../observability/metrics.ts";
+
+export type Target = "primary" | "replica";
+
+/** Runs named statements. Every statement the service sends goes through one of these. */
+export interface Executor {
+  readonly target: Target;
+  rows<T>(name: string, query: SQL): Promise<T[]>;
+}
+
+export interface Database {
+  readonly kind: "postgres" | "pglite";
+  readonly primary: Executor;
+  /** Where plain reads go; the primary until replicas are configured. */
+  reader(): Executor;
+  /** One transaction on the primary; it rolls back when fn throws. */
+  transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
+  /** Applies the migrations in the folder that this database has not applied yet. */
+  migrate(migrationsFolder: string): Promise<void>;
+  poolStats(): PoolStats[];
+  close(): Promise<void>;
+}
+
+export type QueryObserver = (name: string, target: Target, seconds: number) => void;
+
+const dialect = new PgDialect();
+
+/**
+ * Each name stands for one SQL text (node-postgres prepares it once per connection under that
+ * name); a second text under a known name is a programming error, caught here.
+ */
+const texts = new Map<string, string>();
+function compile(name: string, query: SQL) {
+  const { sql, params } = dialect.sqlToQuery(query);
+  const known = texts.get(name);
+  if (known === undefined) texts.set(name, sql);
+  else if (known !== sql) throw new Error(`statement ${name} was given two different texts`);
+  return { text: sql, values: params };
+}
+
+function executor(
+  target: Target,
+  send: (name: string, text: string, values: unknown[]) => Promise<{ rows: unknown[] }>,
+  observe: QueryObserver,
+): Executor {
+  return {
+    target,
+    async rows<T>(name: string, query: SQL) {
+      const { text, values } = compile(name, query);
+      const started = performance.now();
+      try {
+        return (await send(name, text, values)).rows as T[];
+      } finally {
+        observe(name, target, (performance.now() - started) / 1000);
+      }
+    },
+  };
+}
+
+export function openPostgres(
+  options: { url: string; poolMax: number; applicationName?: string },
+  observe: QueryObserver,
+): Database {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolMax,
+    application_name: options.applicationName ?? "canopy",
+    // A dead database answers 503 quickly instead of queueing requests forever.
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // Errors of idle clients (a restarted server) must not crash the process; the next query reconnects.
+  pool.on("error", () => {});
+  const send = (client: pg.Pool | pg.PoolClient) => (name: string, text: string, values: unknown[]) =>
+    client.query({ name, text, values });
+  const primary = executor("primary", send(pool), observe);
+
+  return {
+    kind: "postgres",
+    primary,
+    reader: () => primary,
+    async transaction(fn) {
+      const client = await pool.connect();
+      let broken: unknown;
+      try {
+        await client.query("BEGIN");
+        const result = await fn(executor("primary", send(client), observe));
+        await client.query("COMMIT");
+        return result;
+      } catch (err) {
+        await client.query("ROLLBACK").catch((e: unknown) => {
+          broken = e;
+        });
+        throw err;
+      } finally {
+        // A connection whose rollback failed is in an unknown state: destroy it.
+        client.release(broken instanceof Error ? broken : undefined);
+      }
+    },
+    migrate: (migrationsFolder) => migratePostgres(drizzlePostgres(pool), { migrationsFolder }),
+    poolStats: () => [
+      { target: "primary", total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount },
+    ],
+    close: () => pool.end(),
+  };
+}
+
+export async function openPglite(dataDir: string | undefined, observe: QueryObserver): Promise<Database> {
+  const db = await PGlite.create(dataDir === undefined ? {} : { dataDir });
+  const send = (client: PGlite | Transaction) => (_name: string, text: string, values: unknown[]) =>
+    client.query(text, values);
+  const primary = executor("primary", send(db), observe);
+  return {
+    kind: "pglite",
+    primary,
+    reader: () => primary,
+    transaction: (fn) => db.transaction((tx) => fn(executor("primary", send(tx), observe))),
+    migrate: (migrationsFolder) => migratePglite(drizzlePglite(db), { migrationsFolder }),
+    poolStats: () => [{ target: "primary", total: 1, idle: 1, waiting: 0 }],
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,93 @@
+import { type SQL, sql } from "drizzle-orm";
+import { type AnyPgColumn, alias } from "drizzle-orm/pg-core";
+import { badRequest } from "../domain/errors.ts";
+import { permissions, revisionCounter, structures, users } from "./schema/index.ts";
+
+/** Aliases the hot queries join under; one place so every query spells them alike. */
+export const s = alias(structures, "s");
+export const d = alias(structures, "d");
+export const u = alias(users, "u");
+export const p = alias(permissions, "p");
+/** The tables under those aliases, for FROM, JOIN, INSERT INTO, UPDATE and DELETE FROM. */
+export const S = sql`${structures} AS ${s}`;
+export const D = sql`${structures} AS ${d}`;
+export const U = sql`${users} AS ${u}`;
+export const P = sql`${permissions} AS ${p}`;
+
+/** RFC 3339 in UTC, formatted by Postgres so both drivers answer the same text. */
+const iso = (column: AnyPgColumn) =>
+  sql`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+export const structureColumns = (t: typeof s | typeof d) =>
+  sql`${t.id}::text AS "id", ${t.name} AS "name", ${t.parentId}::text AS "parentId",
+      ${t.externalId} AS "externalId", ${t.depth} AS "depth",
+      ${iso(t.createdAt)} AS "createdAt", ${iso(t.updatedAt)} AS "updatedAt"`;
+
+export const userColumns = (t: typeof u) =>
+  sql`${t.id}::text AS "id", ${t.email} AS "email", ${t.name} AS "name",
+      ${t.structureId}::text AS "structureId", ${t.externalId} AS "externalId",
+      ${iso(t.createdAt)} AS "createdAt", ${iso(t.updatedAt)} AS "updatedAt"`;
+
+export const grantColumns = (t: typeof p) =>
+  sql`${t.id}::text AS "id", ${t.userId}::text AS "userId", ${t.structureId}::text AS "structureId",
+      ${t.role} AS "role", ${iso(t.createdAt)} AS "createdAt", ${iso(t.updatedAt)} AS "updatedAt"`;
+
+/** The ids of a structure's ancestors and itself, root first, read off its path. */
+export const chainOf = (path: SQL | AnyPgColumn) =>
+  sql`string_to_array(trim(both '/' from ${path}), '/')::bigint[]`;
+
+/**
+ * `inner.path` lies in the subtree rooted at `root.path` (itself included). Written as a
+ * byte-wise range rather than LIKE so the text_pattern_ops index serves it even when the
+ * prefix comes from another row: every path in the subtree starts with `/a/b/`, and
+ * `/a/b/` <= path < `/a/b0` holds exactly for those, since '0' follows '/'.
+ */
+export const inSubtree = (inner: SQL | AnyPgColumn, root: SQL | AnyPgColumn) =>
+  sql`(${inner} ~>=~ ${root} AND ${inner} ~<~ (left(${root}, -1) || '0'))`;
+
+/**
+ * Wraps a query so that one statement answers the revision its snapshot reflects, whether
+ * the subject of the request exists, and the rows. The inner query selects `"__key"`, the
+ * keyset key of each row; an empty answer is one row with a null key.
+ */
+export const envelope = (exists: SQL, rows: SQL) =>
+  sql`SELECT r.value::text AS "__revision", (${exists}) AS "__found", x.*
+      FROM ${revisionCounter} r LEFT JOIN LATERAL (${rows}) x ON true
+      ORDER BY x."__key"`;
+
+export type Enveloped<T> = T & { __revision: string; __found: boolean; __key: string | number | null };
+
+export type Page<T> = { items: T[]; nextKey: string | null; revision: string; found: boolean };
+
+/**
+ * Splits an enveloped answer fetched with `limit + 1` rows into a page: the extra row only
+ * says that there is more.
+ */
+export function toPage<T>(rows: Enveloped<T>[], limit: number, minRevision: string | undefined): Page<T> {
+  const first = rows[0];
+  if (!first) throw new Error("an enveloped query always answers one row");
+  ensureReflects(first.__revision, minRevision);
+  const present = first.__key === null ? [] : rows;
+  const items = present.slice(0, limit).map(strip);
+  const last = present[limit - 1];
+  return {
+    items,
+    nextKey: present.length > limit && last ? String(last.__key) : null,
+    revision: first.__revision,
+    found: first.__found,
+  };
+}
+
+function strip<T>(row: Enveloped<T>): T {
+  const { __revision, __found, __key, ...item } = row;
+  return item as T;
+}
+
+/** A read asked to reflect a revision no write has reached yet is a client error. */
+export function ensureReflects(revision: string, minRevision: string | undefined): void {
+  if (minRevision !== undefined && BigInt(minRevision) > BigInt(revision)) {
+    throw badRequest(`minRevision ${minRevision} is ahead of the latest committed revision ${revision}`, [
+      { path: "minRevision", message: "ahead of the latest committed revision" },
+    ]);
+  }
+}

@@ -1,0 +1,76 @@
+import { sql } from "drizzle-orm";
+import { type Action, roleFor } from "../../domain/roles.ts";
+import type { Executor } from "../database.ts";
+import { D, d, envelope, inSubtree, P, p, S, s, structureColumns, U, u, userColumns } from "../fragments.ts";
+import { afterKey, fetchLimit, type PageRequest, type ReadRequest, readOne, readPage } from "./page.ts";
+import type { Structure, User } from "./structures.ts";
+
+const exists = (id: string | null) => sql`EXISTS (SELECT 1 FROM ${U} WHERE ${u.id} = ${id})`;
+
+export function getUser(db: Executor, id: string | null, read: ReadRequest) {
+  return readOne<User>(
+    db,
+    "users.get",
+    envelope(sql`true`, sql`SELECT ${userColumns(u)}, ${u.id} AS "__key" FROM ${U} WHERE ${u.id} = ${id}`),
+    read,
+  );
+}
+
+export function listUsers(db: Executor, structureId: string | null | undefined, page: PageRequest) {
+  const where = structureId === undefined ? sql`true` : sql`${u.structureId} = ${structureId}`;
+  return readPage<User>(
+    db,
+    structureId === undefined ? "users.list" : "users.list.by_structure",
+    envelope(
+      sql`true`,
+      sql`SELECT ${userColumns(u)}, ${u.id} AS "__key" FROM ${U}
+          WHERE ${where} AND ${u.id} > ${afterKey(page)} ORDER BY ${u.id} LIMIT ${fetchLimit(page)}`,
+    ),
+    page,
+  );
+}
+
+/**
+ * The roots of the subtrees on which the user's effective role meets the action: the paths of
+ * their grants with a high enough role, less those lying inside another such grant's subtree,
+ * so the subtrees are disjoint and every structure or member below them is found once.
+ */
+const grantedSubtrees = (userId: string | null, action: Action) => sql`
+  WITH g AS (
+    SELECT ${s.path} AS path FROM ${P} JOIN ${S} ON ${s.id} = ${p.structureId}
+    WHERE ${p.userId} = ${userId} AND ${p.role} >= ${roleFor(action)}::role
+  )
+  SELECT g.path FROM g
+  WHERE NOT EXISTS (SELECT 1 FROM g o WHERE o.path <> g.path AND ${inSubtree(sql`g.path`, sql`o.path`)})`;
+
+/** Structures on which the user's effective role meets the action. */
+export function listUserStructures(db: Executor, id: string | null, action: Action, page: PageRequest) {
+  return readPage<Structure>(
+    db,
+    "users.structures",
+    envelope(
+      exists(id),
+      sql`SELECT ${structureColumns(d)}, ${d.id} AS "__key"
+          FROM (${grantedSubtrees(id, action)}) t JOIN ${D} ON ${inSubtree(d.path, sql`t.path`)}
+          WHERE ${d.id} > ${afterKey(page)} ORDER BY ${d.id} LIMIT ${fetchLimit(page)}`,
+    ),
+    page,
+  );
+}
+
+/** Users whose own structure the given user may act on: one join of grants, structures and users. */
+export function listVisibleUsers(db: Executor, id: string | null, action: Action, page: PageRequest) {
+  return readPage<User>(
+    db,
+    "users.visible_users",
+    envelope(
+      exists(id),
+      sql`SELECT ${userColumns(u)}, ${u.id} AS "__key"
+          FROM (${grantedSubtrees(id, action)}) t
+          JOIN ${D} ON ${inSubtree(d.path, sql`t.path`)}
+          JOIN ${U} ON ${u.structureId} = ${d.id}
+          WHERE ${u.id} > ${afterKey(page)} ORDER BY ${u.id} LIMIT ${fetchLimit(page)}`,
+    ),
+    page,
+  );
+}

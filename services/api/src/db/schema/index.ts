@@ -1,0 +1,4 @@
+export * from "./permissions.ts";
+export * from "./revisions.ts";
+export * from "./structures.ts";
+export * from "./users.ts";

@@ -1,0 +1,37 @@
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { DomainError } from "../domain/errors.ts";
+
+const bodyMethods = new Set(["POST", "PUT", "PATCH"]);
+
+/** `application/json`, with no charset or UTF-8: the only body the API takes. */
+export function isJsonContentType(header: string | undefined): boolean {
+  if (!header) return false;
+  const [type, ...params] = header.split(";").map((x) => x.trim().toLowerCase());
+  if (type !== "application/json") return false;
+  const charset = params
+    .find((x) => x.startsWith("charset="))
+    ?.slice("charset=".length)
+    .replaceAll('"', "");
+  return charset === undefined || charset === "utf-8" || charset === "utf8";
+}
+
+/**
+ * Body-carrying requests: 415 unless JSON, then 413 past the size limit (the contract ranks
+ * 415 above 413), counted from Content-Length or, when chunked, while reading.
+ */
+export function jsonBodies(maxBytes: number): MiddlewareHandler {
+  const limit = bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new DomainError("payload_too_large", `the body exceeds ${maxBytes} bytes`);
+    },
+  });
+  return async function jsonBodies(c, next) {
+    if (!bodyMethods.has(c.req.method)) return next();
+    if (!isJsonContentType(c.req.header("content-type"))) {
+      throw new DomainError("unsupported_media_type", "the body must be application/json (UTF-8)");
+    }
+    return limit(c, next);
+  };
+}

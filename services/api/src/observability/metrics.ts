@@ -1,0 +1,86 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5, 5];
+
+export type PoolStats = { target: "primary" | "replica"; total: number; idle: number; waiting: number };
+
+/**
+ * Every metric of the contract, on a registry of its own so that several app instances
+ * (as in tests) never share or clash.
+ */
+export function createMetrics(options: { poolStats?: () => PoolStats[] } = {}) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const httpDuration = new Histogram({
+    name: "http_request_duration_seconds",
+    help: "HTTP request latency by route pattern",
+    labelNames: ["method", "route", "status"] as const,
+    buckets: latencyBuckets,
+    registers: [registry],
+  });
+  const httpRequests = new Counter({
+    name: "http_requests_total",
+    help: "HTTP requests by route pattern",
+    labelNames: ["method", "route", "status"] as const,
+    registers: [registry],
+  });
+  const cacheRequests = new Counter({
+    name: "canopy_cache_requests_total",
+    help: "Cache look-ups by cache, layer and result",
+    labelNames: ["cache", "layer", "result"] as const,
+    registers: [registry],
+  });
+  const cacheInvalidations = new Counter({
+    name: "canopy_cache_invalidations_total",
+    help: "Cache invalidations by cache and reason",
+    labelNames: ["cache", "reason"] as const,
+    registers: [registry],
+  });
+  const dbDuration = new Histogram({
+    name: "canopy_db_query_duration_seconds",
+    help: "Database statement latency by statement name and target",
+    labelNames: ["query", "target"] as const,
+    buckets: latencyBuckets,
+    registers: [registry],
+  });
+  const dbSlow = new Counter({
+    name: "canopy_db_slow_queries_total",
+    help: "Statements slower than SLOW_QUERY_MS",
+    labelNames: ["query", "target"] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: "canopy_db_pool_connections",
+    help: "Database pool connections by state",
+    labelNames: ["target", "state"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of options.poolStats?.() ?? []) {
+        this.set({ target: s.target, state: "total" }, s.total);
+        this.set({ target: s.target, state: "idle" }, s.idle);
+        this.set({ target: s.target, state: "waiting" }, s.waiting);
+      }
+    },
+  });
+  const replicaLag = new Gauge({
+    name: "canopy_replica_lag_seconds",
+    help: "Replay lag of each read replica",
+    labelNames: ["replica"] as const,
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    httpDuration,
+    httpRequests,
+    cacheRequests,
+    cacheInvalidations,
+    dbDuration,
+    dbSlow,
+    replicaLag,
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,25 @@
+import type { TokenVerifier } from "./auth/tokens.ts";
+import type { Database } from "./db/database.ts";
+import type { Cursors } from "./domain/cursor.ts";
+import type { Logger } from "./observability/logger.ts";
+import type { Metrics } from "./observability/metrics.ts";
+
+/** Everything a request may use, built once at start-up and handed to createApp. */
+export type Services = {
+  db: Database;
+  cursors: Cursors;
+  verifyToken: TokenVerifier | undefined;
+  logger: Logger;
+  metrics: Metrics;
+  /** False once shutdown has begun: readyz turns 503 so load balancers stop sending traffic. */
+  accepting: () => boolean;
+};
+
+export type AppEnv = {
+  Variables: {
+    services: Services;
+    logger: Logger;
+    requestId: string;
+    caller: import("./auth/tokens.ts").Caller | undefined;
+  };
+};
