@@ -67,10 +67,15 @@ function cursorSecret(config: Config, jwtSecret: string | undefined): string {
 export type Started = { services: Services; devToken: string | undefined; close: () => Promise<void> };
 
 /** Builds every service from the configuration; the caller owns closing them. */
-export async function startServices(config: Config, logger: Logger): Promise<Started> {
+export async function startServices(
+  config: Config,
+  logger: Logger,
+  // Tests hand in a database they opened themselves (an in-memory PGlite, say).
+  open: (observe: QueryObserver) => Promise<Database> = (observe) => openDatabase(config, observe, logger),
+): Promise<Started> {
   let db: Database | undefined;
   const metrics = createMetrics({ poolStats: () => db?.poolStats() ?? [] });
-  db = await openDatabase(config, queryObserver(metrics, logger, config.database.slowQueryMs), logger);
+  db = await open(queryObserver(metrics, logger, config.database.slowQueryMs));
 
   const embedded = !config.database.url;
   let jwtSecret = config.auth.jwtSecret;

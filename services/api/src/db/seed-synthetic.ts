@@ -56,7 +56,8 @@ export async function seedSynthetic(pool: Pool, opts: SeedOptions, log: SeedLog)
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    // Bump the revision first, as every writer does: its row lock is what orders writers.
+    // Bump the revision first: the seed then holds the writers' lock for its whole load, so no
+    // API write can slip in between the table locks it takes and its commit.
     const revision = await timer.run("begin", async () => {
       await client.query("BEGIN");
       return bumpRevision(client);

@@ -1,0 +1,9 @@
+/** What tests, the benchmark and other packages build on. Importing starts nothing. */
+export { createApp, maxBodyBytes } from "./app.ts";
+export { signToken } from "./auth/dev-token.ts";
+export { StartupError, startServices } from "./bootstrap.ts";
+export { type Config, parseConfig } from "./config.ts";
+export { type Database, openPglite, openPostgres, type QueryObserver } from "./db/database.ts";
+export { migrationsFolder, schemaStatus } from "./db/migrations.ts";
+export { seedSynthetic } from "./db/seed-synthetic.ts";
+export { createLogger } from "./observability/logger.ts";
