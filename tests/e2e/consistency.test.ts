@@ -1,7 +1,7 @@
+import { createApp, createLogger, parseConfig, startServices } from "@canopy/api";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp, testSecret } from "../support/app.ts";
-import { createApp, createLogger, parseConfig, startServices } from "@canopy/api";
 
 /** A second API instance over the same database, as another replica of the deployment would be. */
 async function secondInstance(databaseUrl: string) {
@@ -40,10 +40,14 @@ describe("revisions, consistency and concurrency on postgres", () => {
     const b = await api.post("/v1/structures", { name: "rev-b" });
     expect(BigInt(b.body.revision)).toBe(BigInt(a.body.revision) + 1n);
     const read = await api.get(`/v1/structures/${b.body.id}`);
-    expect(BigInt(read.headers.get("canopy-revision") ?? "0")).toBeGreaterThanOrEqual(BigInt(b.body.revision));
+    expect(BigInt(read.headers.get("canopy-revision") ?? "0")).toBeGreaterThanOrEqual(
+      BigInt(b.body.revision),
+    );
     const future = (BigInt(b.body.revision) + 1000n).toString();
     expect((await api.get(`/v1/structures/${b.body.id}?minRevision=${future}`)).status).toBe(400);
-    expect((await api.get(`/v1/structures/${b.body.id}`, { headers: { "canopy-min-revision": future } })).status).toBe(400);
+    expect(
+      (await api.get(`/v1/structures/${b.body.id}`, { headers: { "canopy-min-revision": future } })).status,
+    ).toBe(400);
     expect((await api.get(`/v1/structures/${b.body.id}?minRevision=${b.body.revision}`)).status).toBe(200);
   });
 
@@ -63,9 +67,13 @@ describe("revisions, consistency and concurrency on postgres", () => {
         const revision =
           i % 2 === 0
             ? (await api.post("/v1/structures", { name: `n${i}`, parentId: root.body.id })).body.revision
-            : ((await (await otherSend("POST", "/v1/structures", { name: `n${i}`, parentId: root.body.id })).json()) as {
-                revision: string;
-              }).revision;
+            : (
+                (await (
+                  await otherSend("POST", "/v1/structures", { name: `n${i}`, parentId: root.body.id })
+                ).json()) as {
+                  revision: string;
+                }
+              ).revision;
         expect(await committedUpTo(revision)).toBe(true);
         return revision as string;
       }),
@@ -89,11 +97,17 @@ describe("revisions, consistency and concurrency on postgres", () => {
   it("a revoke on one instance is denied at once on the other with minRevision", async () => {
     const s = await api.post("/v1/structures", { name: "revoke" });
     const u = await api.post("/v1/users", { email: "revoke@c.test", name: "R", structureId: s.body.id });
-    const g = await otherSend("POST", "/v1/permissions", { userId: u.body.id, structureId: s.body.id, role: "admin" });
+    const g = await otherSend("POST", "/v1/permissions", {
+      userId: u.body.id,
+      structureId: s.body.id,
+      role: "admin",
+    });
     const grant = (await g.json()) as { id: string };
     const revoke = await api.delete(`/v1/permissions/${grant.id}`);
     const revision = revoke.headers.get("canopy-revision") as string;
-    const checked = await otherGet(`/v1/check?userId=${u.body.id}&structureId=${s.body.id}&action=read&minRevision=${revision}`);
+    const checked = await otherGet(
+      `/v1/check?userId=${u.body.id}&structureId=${s.body.id}&action=read&minRevision=${revision}`,
+    );
     expect(await checked.json()).toMatchObject({ allowed: false, role: null });
   });
 
@@ -123,7 +137,8 @@ describe("revisions, consistency and concurrency on postgres", () => {
       const pick = () => nodes[1 + ((i * 7 + Math.floor(i / 3)) % (nodes.length - 1))] as string;
       const target = nodes[(i * 5) % nodes.length] as string;
       if (i % 4 === 0) return otherSend("POST", "/v1/structures", { name: `new${i}`, parentId: pick() });
-      if (i % 4 === 1) return api.post("/v1/permissions", { userId: u.body.id, structureId: pick(), role: "viewer" });
+      if (i % 4 === 1)
+        return api.post("/v1/permissions", { userId: u.body.id, structureId: pick(), role: "viewer" });
       if (i % 4 === 2) return otherSend("PATCH", `/v1/structures/${pick()}`, { parentId: target });
       return api.patch(`/v1/structures/${pick()}`, { parentId: target });
     });

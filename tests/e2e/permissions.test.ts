@@ -34,8 +34,16 @@ describe.each(backends)("users, grants and checks on %s", (backend) => {
       externalId: "emp-1",
     });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ email: "Mixed.Case@Perm.Test", structureId: ids.r, externalId: "emp-1" });
-    const clash = await api.post("/v1/users", { email: "mixed.case@perm.test", name: "x", structureId: ids.r });
+    expect(created.body).toMatchObject({
+      email: "Mixed.Case@Perm.Test",
+      structureId: ids.r,
+      externalId: "emp-1",
+    });
+    const clash = await api.post("/v1/users", {
+      email: "mixed.case@perm.test",
+      name: "x",
+      structureId: ids.r,
+    });
     expect(clash.status).toBe(409);
     const moved = await api.patch(`/v1/users/${created.body.id}`, { structureId: ids.a, name: "Moved" });
     expect(moved.body).toMatchObject({ structureId: ids.a, name: "Moved", email: "Mixed.Case@Perm.Test" });
@@ -49,9 +57,17 @@ describe.each(backends)("users, grants and checks on %s", (backend) => {
     const ids = await buildTree(api, { r: null, a: "r", a1: "a", b: "r" });
     const u = await user(ids.r as string);
     await grant(u, ids.a as string, "editor");
-    expect(await check(u, ids.a1 as string, "write")).toMatchObject({ allowed: true, role: "editor", grantedAt: ids.a });
+    expect(await check(u, ids.a1 as string, "write")).toMatchObject({
+      allowed: true,
+      role: "editor",
+      grantedAt: ids.a,
+    });
     expect(await check(u, ids.a1 as string, "manage")).toMatchObject({ allowed: false, role: "editor" });
-    expect(await check(u, ids.r as string, "read")).toMatchObject({ allowed: false, role: null, grantedAt: null });
+    expect(await check(u, ids.r as string, "read")).toMatchObject({
+      allowed: false,
+      role: null,
+      grantedAt: null,
+    });
     expect(await check(u, ids.b as string, "read")).toMatchObject({ allowed: false, role: null });
   });
 
@@ -69,7 +85,9 @@ describe.each(backends)("users, grants and checks on %s", (backend) => {
     const ids = await buildTree(api, { r: null, a: "r" });
     const u = await user(ids.r as string);
     const g = await grant(u, ids.r as string, "viewer");
-    expect((await api.post("/v1/permissions", { userId: u, structureId: ids.r, role: "admin" })).status).toBe(409);
+    expect((await api.post("/v1/permissions", { userId: u, structureId: ids.r, role: "admin" })).status).toBe(
+      409,
+    );
     const changed = await api.patch(`/v1/permissions/${g}`, { role: "admin" });
     expect(changed.body).toMatchObject({ id: g, role: "admin", userId: u, structureId: ids.r });
     expect((await check(u, ids.a as string, "manage")).allowed).toBe(true);
@@ -89,7 +107,9 @@ describe.each(backends)("users, grants and checks on %s", (backend) => {
     const g3 = await grant(u2, ids.a as string, "admin");
     expect(idsOf((await api.get(`/v1/permissions?userId=${u1}`)).body.items)).toEqual([g1, g2]);
     expect(idsOf((await api.get(`/v1/permissions?structureId=${ids.a}`)).body.items)).toEqual([g2, g3]);
-    expect(idsOf((await api.get(`/v1/permissions?userId=${u2}&structureId=${ids.a}`)).body.items)).toEqual([g3]);
+    expect(idsOf((await api.get(`/v1/permissions?userId=${u2}&structureId=${ids.a}`)).body.items)).toEqual([
+      g3,
+    ]);
     expect((await api.get(`/v1/permissions/${g3}`)).body).toMatchObject({ role: "admin", userId: u2 });
   });
 
@@ -128,7 +148,13 @@ describe.each(backends)("users, grants and checks on %s", (backend) => {
     await grant(mid, ids.a as string, "viewer");
     await grant(mid, ids.a1 as string, "editor");
     const readers = await api.get(`/v1/structures/${ids.a1}/principals`);
-    expect(readers.body.items.map((p: { user: { id: string }; role: string; grantedAt: string }) => [p.user.id, p.role, p.grantedAt])).toEqual([
+    expect(
+      readers.body.items.map((p: { user: { id: string }; role: string; grantedAt: string }) => [
+        p.user.id,
+        p.role,
+        p.grantedAt,
+      ]),
+    ).toEqual([
       [top, "admin", ids.r],
       [mid, "editor", ids.a1],
     ]);

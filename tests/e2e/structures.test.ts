@@ -17,7 +17,12 @@ describe.each(backends)("structures on %s", (backend) => {
     expect(root.body.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     expect(root.headers.get("canopy-revision")).toBe(root.body.revision);
     const child = await api.post("/v1/structures", { name: "  Spaces kept  ", parentId: root.body.id });
-    expect(child.body).toMatchObject({ name: "  Spaces kept  ", parentId: root.body.id, depth: 1, externalId: null });
+    expect(child.body).toMatchObject({
+      name: "  Spaces kept  ",
+      parentId: root.body.id,
+      depth: 1,
+      externalId: null,
+    });
     const read = await api.get(`/v1/structures/${child.body.id}`);
     expect(read.status).toBe(200);
     const { revision, ...created } = child.body;
@@ -96,7 +101,11 @@ describe.each(backends)("structures on %s", (backend) => {
     const user = await api.post("/v1/users", { email: "del@x.test", name: "D", structureId: ids.a });
     expect((await api.delete(`/v1/structures/${ids.a}`)).status).toBe(409);
     await api.patch(`/v1/users/${user.body.id}`, { structureId: ids.r });
-    const grant = await api.post("/v1/permissions", { userId: user.body.id, structureId: ids.a, role: "viewer" });
+    const grant = await api.post("/v1/permissions", {
+      userId: user.body.id,
+      structureId: ids.a,
+      role: "viewer",
+    });
     expect((await api.delete(`/v1/structures/${ids.a}`)).status).toBe(409);
     await api.delete(`/v1/permissions/${grant.body.id}`);
     const gone = await api.delete(`/v1/structures/${ids.a}`);
@@ -113,7 +122,10 @@ describe.each(backends)("structures on %s", (backend) => {
     const onR = await mk("m-r@x.test", ids.r as string);
     const onA1 = await mk("m-a1@x.test", ids.a1 as string);
     expect(idsOf((await api.get(`/v1/structures/${ids.r}/members`)).body.items)).toEqual([onR]);
-    expect(idsOf((await api.get(`/v1/structures/${ids.r}/members?recursive=true`)).body.items)).toEqual([onR, onA1]);
+    expect(idsOf((await api.get(`/v1/structures/${ids.r}/members?recursive=true`)).body.items)).toEqual([
+      onR,
+      onA1,
+    ]);
     expect(idsOf((await api.get(`/v1/structures/${ids.a}/members?recursive=false`)).body.items)).toEqual([]);
   });
 });

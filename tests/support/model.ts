@@ -136,7 +136,8 @@ export class Model {
   /** Every user whose own structure the user may do the action on (maybe the user too), by id. */
   visibleUsers(userId: string, action: Action): string[] {
     const out: string[] = [];
-    for (const v of this.users.values()) if (this.check(userId, v.structureId, action).allowed) out.push(v.id);
+    for (const v of this.users.values())
+      if (this.check(userId, v.structureId, action).allowed) out.push(v.id);
     return out.sort(compareIds);
   }
 
@@ -152,7 +153,8 @@ export class Model {
     const out: ModelPrincipal[] = [];
     for (const u of [...this.users.keys()].sort(compareIds)) {
       const { role, grantedAt } = this.effectiveRole(u, structureId);
-      if (role !== null && grantedAt !== null && meets(role, action)) out.push({ userId: u, role, grantedAt });
+      if (role !== null && grantedAt !== null && meets(role, action))
+        out.push({ userId: u, role, grantedAt });
     }
     return out;
   }

@@ -15,55 +15,61 @@ const csv = z.string().transform((s) =>
 );
 const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL");
 
-const env = z
-  .object({
-    NODE_ENV: withDefault(z.enum(["development", "test", "production"]), "development"),
-    PORT: withDefault(int(0, 65535), 8080),
-    DATABASE_URL: optional(postgresUrl),
-    DATA_DIR: withDefault(z.string(), "./.canopy"),
-    DATABASE_REPLICA_URLS: withDefault(csv.pipe(z.array(postgresUrl)), ""),
-    DB_POOL_MAX: withDefault(int(1, 1000), 20),
-    REDIS_URL: optional(z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")),
-    REDIS_CLUSTER_NODES: optional(csv.pipe(z.array(z.string().regex(/^[^:]+:\d+$/, "must be host:port")))),
-    CACHE_TTL_HIERARCHY_S: withDefault(int(1, 86_400), 3600),
-    CACHE_TTL_PERMISSIONS_S: withDefault(int(1, 86_400), 900),
-    CACHE_TTL_QUERY_S: withDefault(int(1, 86_400), 300),
-    STALENESS_BOUND_MS: withDefault(int(10, 600_000), 1000),
-    AUTH_MODE: withDefault(z.enum(["jwt", "none"]), "jwt"),
-    AUTH_JWT_SECRET: optional(z.string()),
-    AUTH_JWKS_URL: optional(z.url({ protocol: /^https?$/ })),
-    AUTH_ISSUER: optional(z.string()),
-    AUTH_AUDIENCE: optional(z.string()),
-    CURSOR_SECRET: optional(z.string().min(32, "must be at least 32 bytes")),
-    SLOW_QUERY_MS: withDefault(int(1, 600_000), 100),
-    LOG_LEVEL: withDefault(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), "info"),
-    SHUTDOWN_TIMEOUT_MS: withDefault(int(100, 60_000), 10_000),
-  })
-  .superRefine((e, ctx) => {
-    const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
-    if (e.AUTH_MODE === "none" && e.NODE_ENV === "production") {
-      issue("AUTH_MODE", "AUTH_MODE=none is refused when NODE_ENV=production");
-    }
-    if (e.AUTH_JWT_SECRET !== undefined && Buffer.byteLength(e.AUTH_JWT_SECRET) < 32) {
-      issue("AUTH_JWT_SECRET", "must be at least 32 bytes");
-    }
-    if (e.AUTH_JWT_SECRET && e.AUTH_JWKS_URL) {
-      issue("AUTH_JWKS_URL", "set either AUTH_JWT_SECRET or AUTH_JWKS_URL, not both");
-    }
-    // The embedded default generates its own secret; a real deployment must say how tokens verify.
-    if (e.AUTH_MODE === "jwt" && e.DATABASE_URL && !e.AUTH_JWT_SECRET && !e.AUTH_JWKS_URL) {
-      issue("AUTH_JWT_SECRET", "AUTH_MODE=jwt needs AUTH_JWT_SECRET or AUTH_JWKS_URL");
-    }
-    if (e.AUTH_MODE === "jwt" && e.AUTH_JWKS_URL && !e.CURSOR_SECRET) {
-      issue(
-        "CURSOR_SECRET",
-        "with AUTH_JWKS_URL, set CURSOR_SECRET (shared by every instance) to sign cursors",
-      );
-    }
-    if (e.REDIS_URL && e.REDIS_CLUSTER_NODES) {
-      issue("REDIS_CLUSTER_NODES", "set either REDIS_URL or REDIS_CLUSTER_NODES, not both");
-    }
-  });
+const env = z.object({
+  NODE_ENV: withDefault(z.enum(["development", "test", "production"]), "development"),
+  PORT: withDefault(int(0, 65535), 8080),
+  DATABASE_URL: optional(postgresUrl),
+  DATA_DIR: withDefault(z.string(), "./.canopy"),
+  DATABASE_REPLICA_URLS: withDefault(csv.pipe(z.array(postgresUrl)), ""),
+  DB_POOL_MAX: withDefault(int(1, 1000), 20),
+  REDIS_URL: optional(z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")),
+  REDIS_CLUSTER_NODES: optional(csv.pipe(z.array(z.string().regex(/^[^:]+:\d+$/, "must be host:port")))),
+  CACHE_TTL_HIERARCHY_S: withDefault(int(1, 86_400), 3600),
+  CACHE_TTL_PERMISSIONS_S: withDefault(int(1, 86_400), 900),
+  CACHE_TTL_QUERY_S: withDefault(int(1, 86_400), 300),
+  STALENESS_BOUND_MS: withDefault(int(10, 600_000), 1000),
+  AUTH_MODE: withDefault(z.enum(["jwt", "none"]), "jwt"),
+  AUTH_JWT_SECRET: optional(z.string()),
+  AUTH_JWKS_URL: optional(z.url({ protocol: /^https?$/ })),
+  AUTH_ISSUER: optional(z.string()),
+  AUTH_AUDIENCE: optional(z.string()),
+  CURSOR_SECRET: optional(z.string().min(32, "must be at least 32 bytes")),
+  SLOW_QUERY_MS: withDefault(int(1, 600_000), 100),
+  LOG_LEVEL: withDefault(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), "info"),
+  SHUTDOWN_TIMEOUT_MS: withDefault(int(100, 60_000), 10_000),
+});
+
+/**
+ * Rules across variables, checked on the raw strings so that they are reported together with
+ * any per-variable problem rather than only once those are fixed.
+ */
+function crossChecks(raw: Record<string, string | undefined>): string[] {
+  const e = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== "" && v !== undefined));
+  const mode = e.AUTH_MODE ?? "jwt";
+  const problems: string[] = [];
+  if (mode === "none" && e.NODE_ENV === "production") {
+    problems.push("AUTH_MODE: AUTH_MODE=none is refused when NODE_ENV=production");
+  }
+  if (e.AUTH_JWT_SECRET !== undefined && Buffer.byteLength(e.AUTH_JWT_SECRET) < 32) {
+    problems.push("AUTH_JWT_SECRET: must be at least 32 bytes");
+  }
+  if (e.AUTH_JWT_SECRET && e.AUTH_JWKS_URL) {
+    problems.push("AUTH_JWKS_URL: set either AUTH_JWT_SECRET or AUTH_JWKS_URL, not both");
+  }
+  // The embedded default generates its own secret; a real deployment must say how tokens verify.
+  if (mode === "jwt" && e.DATABASE_URL && !e.AUTH_JWT_SECRET && !e.AUTH_JWKS_URL) {
+    problems.push("AUTH_JWT_SECRET: AUTH_MODE=jwt needs AUTH_JWT_SECRET or AUTH_JWKS_URL");
+  }
+  if (mode === "jwt" && e.AUTH_JWKS_URL && !e.CURSOR_SECRET) {
+    problems.push(
+      "CURSOR_SECRET: with AUTH_JWKS_URL, set CURSOR_SECRET (shared by every instance) to sign cursors",
+    );
+  }
+  if (e.REDIS_URL && e.REDIS_CLUSTER_NODES) {
+    problems.push("REDIS_CLUSTER_NODES: set either REDIS_URL or REDIS_CLUSTER_NODES, not both");
+  }
+  return problems;
+}
 
 export type Config = ReturnType<typeof toConfig>;
 
@@ -103,9 +109,12 @@ export type ConfigResult = { ok: true; config: Config } | { ok: false; problems:
 /** Parses the environment once; every problem is reported, not only the first. */
 export function parseConfig(source: Record<string, string | undefined>): ConfigResult {
   const parsed = env.safeParse(source);
-  if (parsed.success) return { ok: true, config: toConfig(parsed.data) };
-  return {
-    ok: false,
-    problems: parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`),
-  };
+  const problems = [
+    ...(parsed.success
+      ? []
+      : parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`)),
+    ...crossChecks(source),
+  ];
+  if (parsed.success && problems.length === 0) return { ok: true, config: toConfig(parsed.data) };
+  return { ok: false, problems };
 }

@@ -1,0 +1,104 @@
+import type { Call } from "./load.ts";
+import type { Subjects } from "./subjects.ts";
+
+export type Case = { name: string; target: "hello" | "api"; what: string; calls: Call[] };
+
+const json = { "content-type": "application/json" };
+
+/** The request lists each case rotates over; built once, so the load generator only picks. */
+export function buildCases(subjects: Subjects, batchSize: number): Case[] {
+  const { pairs, viewers } = subjects;
+  const checkPath = (p: { userId: string; structureId: string }) =>
+    `/v1/check?userId=${p.userId}&structureId=${p.structureId}&action=read`;
+  const batches: Call[] = [];
+  for (let i = 0; i < pairs.length; i += batchSize) {
+    const checks = Array.from({ length: batchSize }, (_, k) => {
+      const p = pairs[(i + k) % pairs.length] as { userId: string; structureId: string };
+      return { userId: p.userId, structureId: p.structureId, action: "read" };
+    });
+    batches.push({
+      method: "POST",
+      path: "/v1/check/batch",
+      body: JSON.stringify({ checks }),
+      headers: json,
+    });
+  }
+  return [
+    {
+      name: "hello",
+      target: "hello",
+      what: "bare Hono c.json({ok:true})",
+      calls: [{ method: "GET", path: "/" }],
+    },
+    {
+      name: "check",
+      target: "api",
+      what: `GET /v1/check over ${pairs.length} pairs`,
+      calls: pairs.map((p) => ({ method: "GET", path: checkPath(p) })),
+    },
+    {
+      name: "batch",
+      target: "api",
+      what: `POST /v1/check/batch, ${batchSize} items, ${batches.length} bodies`,
+      calls: batches,
+    },
+    {
+      name: "visible-users",
+      target: "api",
+      what: `GET /v1/users/{id}/visible-users?limit=50 over ${viewers.length} users`,
+      calls: viewers.map((id) => ({ method: "GET", path: `/v1/users/${id}/visible-users?limit=50` })),
+    },
+  ];
+}
+
+type Answer = { status: number; body: unknown };
+
+async function call(base: string, token: string, c: Call): Promise<Answer> {
+  const res = await fetch(`${base}${c.path}`, {
+    method: c.method,
+    headers: { authorization: `Bearer ${token}`, ...c.headers },
+    body: c.body ?? null,
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {}
+  return { status: res.status, body };
+}
+
+/**
+ * Before measuring: every case answers 200 and checks answer what the sample expects, so the
+ * benchmark never measures a stream of errors. Returns facts for the report.
+ */
+export async function verify(base: string, token: string, subjects: Subjects, cases: Case[]) {
+  const fail = (what: string, a: Answer) => {
+    throw new Error(`${what} answered ${a.status}: ${JSON.stringify(a.body).slice(0, 500)}`);
+  };
+  const mismatches: string[] = [];
+  for (const p of subjects.pairs.slice(0, 40)) {
+    const c: Call = {
+      method: "GET",
+      path: `/v1/check?userId=${p.userId}&structureId=${p.structureId}&action=read`,
+    };
+    const a = await call(base, token, c);
+    if (a.status !== 200) fail(`GET ${c.path}`, a);
+    const allowed = (a.body as { allowed?: boolean }).allowed;
+    if (allowed !== p.allowed)
+      mismatches.push(`${c.path}: expected allowed=${p.allowed}, got ${JSON.stringify(a.body)}`);
+  }
+  const batch = cases.find((c) => c.name === "batch")?.calls[0];
+  if (batch) {
+    const a = await call(base, token, batch);
+    if (a.status !== 200) fail("POST /v1/check/batch", a);
+  }
+  const counts: number[] = [];
+  for (const c of cases.find((x) => x.name === "visible-users")?.calls.slice(0, 20) ?? []) {
+    const a = await call(base, token, c);
+    if (a.status !== 200) fail(`GET ${c.path}`, a);
+    counts.push((a.body as { items?: unknown[] }).items?.length ?? 0);
+  }
+  const meanItems = counts.length ? counts.reduce((x, y) => x + y, 0) / counts.length : 0;
+  return { checkMismatches: mismatches, visibleUsersMeanItems: Math.round(meanItems * 10) / 10 };
+}
