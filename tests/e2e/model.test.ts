@@ -559,7 +559,10 @@ const fromEnv = (name: string) => process.env[name] || undefined;
 describe.each(backends)("on %s", (backend) => {
   let api: TestApp;
   beforeAll(async () => {
-    api = await startTestApp(backend);
+    const real = await startTestApp(backend);
+    let n = 0; let t = 0;
+    const wrap = (f: any) => async (...a: any[]) => { n++; const s = performance.now(); try { return await f(...a); } finally { t += performance.now() - s; } };
+    api = { ...real, get: wrap(real.get), post: wrap(real.post), patch: wrap(real.patch), delete: wrap(real.delete), close: async () => { console.log(backend, n, "requests", (t/n).toFixed(2), "ms avg"); await real.close(); } } as any;
   });
   afterAll(() => api?.close());
 

@@ -14,6 +14,7 @@ export const testSecret = "canopy-test-secret-0123456789abcdef0123456789";
 export type Backend = "postgres" | "pglite";
 export const backends: Backend[] = ["postgres", "pglite"];
 
+// biome-ignore lint/suspicious/noExplicitAny: tests read answer bodies field by field and assert on them.
 export type Answer = { status: number; headers: Headers; body: any };
 export type RequestOptions = { token?: string | null; headers?: Record<string, string>; raw?: string };
 
