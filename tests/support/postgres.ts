@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -40,27 +40,31 @@ function asPostgres(args: string[]) {
     : execFileSync(args[0] ?? "", args.slice(1));
 }
 
-/** A throwaway PostgreSQL in a temporary folder on a free port, for machines that run none. */
-export async function startThrowawayPostgres(): Promise<{ url: string; stop: () => void }> {
+export type ThrowawayPostgres = { url: string; stop: () => void; start: () => void };
+
+/** A throwaway PostgreSQL in a temporary folder on a free port: for machines that run none, and for tests that stop one. */
+export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
   const dir = mkdtempSync(join(tmpdir(), "canopy-pg-"));
   execFileSync("chown", ["postgres", dir]);
   const port = await freePort();
   asPostgres([`${pgBin}/initdb`, "-D", dir, "-U", "postgres", "--auth=trust", "-E", "UTF8"]);
-  asPostgres([
-    `${pgBin}/pg_ctl`,
-    "-D",
-    dir,
-    "-o",
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`,
-    "-w",
-    "start",
-  ]);
-  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const start = () =>
+    asPostgres([
+      `${pgBin}/pg_ctl`,
+      "-D",
+      dir,
+      "-l",
+      `${dir}/log`,
+      "-o",
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`,
+      "-w",
+      "start",
+    ]);
+  start();
   return {
-    url,
-    stop: () => {
-      spawn("runuser", ["-u", "postgres", "--", `${pgBin}/pg_ctl`, "-D", dir, "-m", "immediate", "stop"]);
-    },
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    start,
+    stop: () => asPostgres([`${pgBin}/pg_ctl`, "-D", dir, "-m", "immediate", "-w", "stop"]),
   };
 }
 
