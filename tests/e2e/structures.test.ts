@@ -29,6 +29,14 @@ describe.each(backends)("structures on %s", (backend) => {
     expect(read.body).toEqual(created);
   });
 
+  it("stores names verbatim, refusing text Postgres would alter (U+0000, unpaired surrogates)", async () => {
+    const kept = await api.post("/v1/structures", { name: "Zürich 🌲 \t" });
+    expect((await api.get(`/v1/structures/${kept.body.id}`)).body.name).toBe("Zürich 🌲 \t");
+    for (const name of ["a\u0000b", "\ud800", "x\udc00y"]) {
+      expect((await api.post("/v1/structures", { name })).status).toBe(400);
+    }
+  });
+
   it("lists all structures, roots only, or the children of one", async () => {
     const ids = await buildTree(api, { r: null, a: "r", b: "r", a1: "a" });
     const children = await api.get(`/v1/structures?parentId=${ids.r}`);

@@ -25,6 +25,9 @@ export function createCursors(secret: string | Buffer) {
       const expected = sign(canonical(binding), key);
       const given = Buffer.from(mac, "base64url");
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
+      // base64url decoding forgives padding, stray characters and spare bits: accept only the exact text issued.
+      if (cursor !== `${Buffer.from(key).toString("base64url")}.${expected.toString("base64url")}`)
+        throw invalid();
       return key;
     },
   };

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { DomainError } from "../domain/errors.ts";
+import { badRequest, DomainError } from "../domain/errors.ts";
 
 const bodyMethods = new Set(["POST", "PUT", "PATCH"]);
 
@@ -16,9 +16,12 @@ export function isJsonContentType(header: string | undefined): boolean {
   return charset === undefined || charset === "utf-8" || charset === "utf8";
 }
 
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 /**
  * Body-carrying requests: 415 unless JSON, then 413 past the size limit (the contract ranks
- * 415 above 413), counted from Content-Length or, when chunked, while reading.
+ * 415 above 413), counted from Content-Length or, when chunked, while reading; then 400 for
+ * bytes that are not UTF-8, which a lenient decoder would otherwise store as U+FFFD.
  */
 export function jsonBodies(maxBytes: number): MiddlewareHandler {
   const limit = bodyLimit({
@@ -32,6 +35,13 @@ export function jsonBodies(maxBytes: number): MiddlewareHandler {
     if (!isJsonContentType(c.req.header("content-type"))) {
       throw new DomainError("unsupported_media_type", "the body must be application/json (UTF-8)");
     }
-    return limit(c, next);
+    return limit(c, async () => {
+      try {
+        utf8.decode(await c.req.arrayBuffer());
+      } catch {
+        throw badRequest("the request body is not valid UTF-8");
+      }
+      await next();
+    });
   };
 }

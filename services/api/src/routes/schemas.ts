@@ -26,8 +26,15 @@ export const ActionQuery = z.enum(actions).default("read");
 export const RoleSchema = z.enum(roles);
 
 const Timestamp = z.string().openapi({ description: "RFC 3339", example: "2026-12-04T18:00:00.000Z" });
-const Name = z.string().min(1).max(200);
-const ExternalId = z.string().min(1).max(200).nullable();
+/**
+ * Text is stored verbatim, so refuse what Postgres cannot store as given: U+0000, and lone
+ * surrogates (which would become U+FFFD).
+ */
+const storable = (s: string) =>
+  !/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+const Text = z.string().refine(storable, "must not contain U+0000 or unpaired surrogates");
+const Name = Text.min(1).max(200);
+const ExternalId = Text.min(1).max(200).nullable();
 
 export const Structure = z
   .object({
@@ -77,7 +84,7 @@ export const StructurePatch = z
   })
   .openapi("StructurePatch");
 
-const Email = z.email().max(320);
+const Email = z.email().max(320).refine(storable, "must not contain U+0000 or unpaired surrogates");
 export const NewUser = z
   .strictObject({ email: Email, name: Name, structureId: Id, externalId: ExternalId.optional() })
   .openapi("NewUser");
