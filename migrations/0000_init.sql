@@ -13,7 +13,7 @@ CREATE TABLE "canopy_change_log" (
 	"kind" text NOT NULL,
 	"user_ids" bigint[] DEFAULT '{}' NOT NULL,
 	"structure_ids" bigint[] DEFAULT '{}' NOT NULL,
-	"subtree_path" text,
+	"paths" text[] DEFAULT '{}' NOT NULL,
 	"committed_at" timestamp (3) with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint

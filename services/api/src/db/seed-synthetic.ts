@@ -98,8 +98,8 @@ export async function seedSynthetic(pool: Pool, opts: SeedOptions, log: SeedLog)
     await timer.run("finish", async () => {
       await setSequences(client, opts);
       await client.query(
-        `INSERT INTO canopy_change_log (revision, kind, structure_ids, user_ids, subtree_path)
-         VALUES ($1, 'seed', '{}', '{}', '/')`,
+        `INSERT INTO canopy_change_log (revision, kind, structure_ids, user_ids, paths)
+         VALUES ($1, 'seed', '{}', '{}', '{}')`,
         [revision],
       );
       await client.query("COMMIT");

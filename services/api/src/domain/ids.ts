@@ -14,3 +14,8 @@ export function parseId(value: string): string | null {
 export function idArray(ids: readonly (string | null)[]): string {
   return `{${ids.map((id) => id ?? "NULL").join(",")}}`;
 }
+
+/** A Postgres array literal of materialized paths (digits and '/' only, so nothing to escape). */
+export function pathArray(paths: readonly string[]): string {
+  return `{${paths.map((p) => `"${p}"`).join(",")}}`;
+}

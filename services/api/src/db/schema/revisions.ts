@@ -23,6 +23,7 @@ export const changeLog = pgTable("canopy_change_log", {
   kind: text("kind").notNull(),
   userIds: bigint("user_ids", { mode: "number" }).array().notNull().default(sql`'{}'`),
   structureIds: bigint("structure_ids", { mode: "number" }).array().notNull().default(sql`'{}'`),
-  subtreePath: text("subtree_path"),
+  /** Paths of the structures the change touched, before and after: caches derive subtrees from them. */
+  paths: text("paths").array().notNull().default(sql`'{}'`),
   committedAt: timestamp("committed_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
 });

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { conflict, DomainError } from "../../domain/errors.ts";
-import { idArray } from "../../domain/ids.ts";
+import { idArray, pathArray } from "../../domain/ids.ts";
 import type { Database, Executor } from "../database.ts";
 import { changeLog, revisionCounter } from "../schema/index.ts";
 
@@ -9,7 +9,8 @@ export type Change = {
   kind: string;
   userIds?: (string | null)[];
   structureIds?: (string | null)[];
-  subtreePath?: string | null;
+  /** Paths of the structures touched, before and after the change. */
+  paths?: (string | null)[];
 };
 
 export type Committed<T> = { value: T; revision: string };
@@ -33,9 +34,9 @@ export async function commitWrite<T>(
         sql`WITH next AS (
               UPDATE ${revisionCounter} SET value = value + 1 WHERE id = 1 RETURNING value
             )
-            INSERT INTO ${changeLog} (revision, kind, user_ids, structure_ids, subtree_path)
+            INSERT INTO ${changeLog} (revision, kind, user_ids, structure_ids, paths)
             SELECT value, ${change.kind}, ${idArray(change.userIds ?? [])}::bigint[],
-                   ${idArray(change.structureIds ?? [])}::bigint[], ${change.subtreePath ?? null}
+                   ${idArray(change.structureIds ?? [])}::bigint[], ${pathArray((change.paths ?? []).filter((x) => x !== null))}::text[]
             FROM next RETURNING revision::text AS revision`,
       );
       if (!row) throw new Error("the revision counter row is missing; run migrations");

@@ -14,7 +14,7 @@ const grantChange = (kind: string, grant: { userId: string; structureId: string;
   kind,
   userIds: [grant.userId],
   structureIds: [grant.structureId],
-  subtreePath: grant.path,
+  paths: [grant.path],
 });
 
 const pathOf = sql`(SELECT ${s.path} FROM ${S} WHERE ${s.id} = ${p.structureId})`;

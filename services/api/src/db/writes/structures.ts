@@ -63,7 +63,7 @@ export function createStructure(db: Database, input: NewStructure) {
         change: {
           kind: "structure.create",
           structureIds: [structure.id, parent?.id ?? null],
-          subtreePath: path,
+          paths: [path],
         },
       };
     },
@@ -127,7 +127,7 @@ export function updateStructure(db: Database, rawId: string, patch: StructurePat
         change: {
           kind: moving ? "structure.move" : "structure.update",
           structureIds: [current.id, current.parentId, ...(moving ? [newParent?.id ?? null] : [])],
-          subtreePath: current.path,
+          paths: [current.path, ...(moving ? [childPath(newParent?.path ?? null, current.id)] : [])],
         },
       };
     },
@@ -162,7 +162,7 @@ export function deleteStructure(db: Database, rawId: string) {
         change: {
           kind: "structure.delete",
           structureIds: [current.id, current.parentId],
-          subtreePath: current.path,
+          paths: [current.path],
         },
       };
     },

@@ -6,6 +6,9 @@ import { S, s, U, u, userColumns } from "../fragments.ts";
 import type { User } from "../queries/structures.ts";
 import { commitWrite } from "./commit.ts";
 
+/** The path of the user's structure, for the change log. */
+const pathOfUser = sql`(SELECT ${s.path} FROM ${S} WHERE ${s.id} = ${u.structureId})`;
+
 export type NewUser = {
   email: string;
   name: string;
@@ -42,16 +45,17 @@ export function createUser(db: Database, input: NewUser) {
     db,
     async (tx) => {
       await checkUser(tx, input, null);
-      const [user] = await tx.rows<User>(
+      const [row] = await tx.rows<User & { path: string }>(
         "users.insert",
         sql`INSERT INTO ${U} (structure_id, email, name, external_id)
             VALUES (${input.structureId}, ${input.email}, ${input.name}, ${input.externalId ?? null})
-            RETURNING ${userColumns(u)}`,
+            RETURNING ${userColumns(u)}, ${pathOfUser} AS path`,
       );
-      if (!user) throw new Error("insert returned nothing");
+      if (!row) throw new Error("insert returned nothing");
+      const { path, ...user } = row;
       return {
-        value: user,
-        change: { kind: "user.create", userIds: [user.id], structureIds: [user.structureId] },
+        value: user as User,
+        change: { kind: "user.create", userIds: [user.id], structureIds: [user.structureId], paths: [path] },
       };
     },
     () => unprocessable("structureId", "structure", input.structureId),
@@ -63,13 +67,14 @@ export function updateUser(db: Database, rawId: string, patch: UserPatch) {
   return commitWrite(
     db,
     async (tx) => {
-      const [before] = await tx.rows<{ structureId: string }>(
+      const [before] = await tx.rows<{ structureId: string; path: string }>(
         "users.lock",
-        sql`SELECT ${u.structureId}::text AS "structureId" FROM ${U} WHERE ${u.id} = ${id} FOR UPDATE`,
+        sql`SELECT ${u.structureId}::text AS "structureId", ${pathOfUser} AS path
+            FROM ${U} WHERE ${u.id} = ${id} FOR UPDATE`,
       );
       if (!before || id === null) throw notFound("user", rawId);
       await checkUser(tx, patch, id);
-      const [user] = await tx.rows<User>(
+      const [row] = await tx.rows<User & { path: string }>(
         "users.update",
         sql`UPDATE ${U} SET
               email = coalesce(${patch.email ?? null}, ${u.email}),
@@ -77,15 +82,17 @@ export function updateUser(db: Database, rawId: string, patch: UserPatch) {
               structure_id = coalesce(${patch.structureId ?? null}::bigint, ${u.structureId}),
               external_id = CASE WHEN ${patch.externalId !== undefined} THEN ${patch.externalId ?? null} ELSE ${u.externalId} END,
               updated_at = now()
-            WHERE ${u.id} = ${id} RETURNING ${userColumns(u)}`,
+            WHERE ${u.id} = ${id} RETURNING ${userColumns(u)}, ${pathOfUser} AS path`,
       );
-      if (!user) throw notFound("user", rawId);
+      if (!row) throw notFound("user", rawId);
+      const { path, ...user } = row;
       return {
-        value: user,
+        value: user as User,
         change: {
           kind: "user.update",
           userIds: [user.id],
           structureIds: [before.structureId, user.structureId],
+          paths: [before.path, path],
         },
       };
     },
@@ -97,11 +104,14 @@ export function updateUser(db: Database, rawId: string, patch: UserPatch) {
 export function deleteUser(db: Database, rawId: string) {
   const id = parseId(rawId);
   return commitWrite(db, async (tx) => {
-    const [gone] = await tx.rows<{ structureId: string }>(
+    const [gone] = await tx.rows<{ structureId: string; path: string }>(
       "users.delete",
-      sql`DELETE FROM ${U} WHERE ${u.id} = ${id} RETURNING ${u.structureId}::text AS "structureId"`,
+      sql`DELETE FROM ${U} WHERE ${u.id} = ${id} RETURNING ${u.structureId}::text AS "structureId", ${pathOfUser} AS path`,
     );
     if (!gone || id === null) throw notFound("user", rawId);
-    return { value: null, change: { kind: "user.delete", userIds: [id], structureIds: [gone.structureId] } };
+    return {
+      value: null,
+      change: { kind: "user.delete", userIds: [id], structureIds: [gone.structureId], paths: [gone.path] },
+    };
   });
 }
