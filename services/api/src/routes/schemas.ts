@@ -30,8 +30,8 @@ const Timestamp = z.string().openapi({ description: "RFC 3339", example: "2026-1
  * Text is stored verbatim, so refuse what Postgres cannot store as given: U+0000, and lone
  * surrogates (which would become U+FFFD).
  */
-const storable = (s: string) =>
-  !/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const storable = (s: string) => !s.includes("\u0000") && !loneSurrogate.test(s);
 const Text = z.string().refine(storable, "must not contain U+0000 or unpaired surrogates");
 const Name = Text.min(1).max(200);
 const ExternalId = Text.min(1).max(200).nullable();
