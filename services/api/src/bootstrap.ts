@@ -2,6 +2,10 @@ import { createHash, randomBytes } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { embeddedSecret, signToken } from "./auth/dev-token.ts";
 import { createTokenVerifier, type TokenVerifier } from "./auth/tokens.ts";
+import { ChangeFeed } from "./cache/change-feed.ts";
+import { CheckCache } from "./cache/check-cache.ts";
+import { Freshness } from "./cache/freshness.ts";
+import { connectRedis } from "./cache/redis.ts";
 import type { Config } from "./config.ts";
 import { type Database, openPglite, openPostgres, type QueryObserver } from "./db/database.ts";
 import { migrationsFolder, schemaStatus } from "./db/migrations.ts";
@@ -99,11 +103,37 @@ export async function startServices(
         })
       : undefined;
 
-  let accepting = true;
+  // The cache: fresh while the change-log poll keeps up; polled five times per staleness bound.
+  const { stalenessBoundMs } = config.cache;
+  const freshness = new Freshness(stalenessBoundMs - 50);
+  const shared = connectRedis(config.redis, logger);
+  const feed = new ChangeFeed(db.primary, freshness, metrics, logger, shared, {
+    intervalMs: Math.max(10, Math.floor(stalenessBoundMs / 5)),
+    horizonSeconds:
+      Math.max(config.cache.ttlHierarchyS, config.cache.ttlPermissionsS, config.cache.ttlQueryS) + 60,
+  });
+  await feed.start();
+  db.afterCommit = (revision, change) =>
+    feed.committed({
+      revision: BigInt(revision),
+      kind: change.kind,
+      userIds: (change.userIds ?? []).filter((x): x is string => x !== null),
+      structureIds: (change.structureIds ?? []).filter((x): x is string => x !== null),
+      paths: (change.paths ?? []).filter((x): x is string => x !== null),
+    });
   const database = db;
+  const checks = new CheckCache(freshness, shared, metrics, () => database.reader(), {
+    ttlHierarchyS: config.cache.ttlHierarchyS,
+    ttlPermissionsS: config.cache.ttlPermissionsS,
+    l1MaxEntries: 200_000,
+  });
+
+  let accepting = true;
   return {
     services: {
       db: database,
+      checks,
+      degraded: () => (shared && !shared.healthy() ? ["redis"] : []),
       cursors: createCursors(cursorSecret(config, jwtSecret)),
       verifyToken,
       logger,
@@ -113,6 +143,8 @@ export async function startServices(
     devToken,
     close: async () => {
       accepting = false;
+      feed.stop();
+      await shared?.close();
       await database.close();
     },
   };

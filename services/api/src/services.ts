@@ -1,4 +1,5 @@
 import type { TokenVerifier } from "./auth/tokens.ts";
+import type { CheckCache } from "./cache/check-cache.ts";
 import type { Database } from "./db/database.ts";
 import type { Cursors } from "./domain/cursor.ts";
 import type { Logger } from "./observability/logger.ts";
@@ -11,6 +12,10 @@ export type Services = {
   verifyToken: TokenVerifier | undefined;
   logger: Logger;
   metrics: Metrics;
+  /** Checks, answered from the hierarchy and permission caches. */
+  checks: CheckCache;
+  /** Dependencies that are down but not needed to serve (Redis, a replica), for readyz. */
+  degraded: () => string[];
   /** False once shutdown has begun: readyz turns 503 so load balancers stop sending traffic. */
   accepting: () => boolean;
 };

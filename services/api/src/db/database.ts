@@ -23,6 +23,8 @@ export interface Database {
   reader(): Executor;
   /** One transaction on the primary; it rolls back when fn throws. */
   transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
+  /** Called after every committed write transaction (the cache learns of its own writes here). */
+  afterCommit?: ((revision: string, change: import("./writes/commit.ts").Change) => void) | undefined;
   /** Applies the migrations in the folder that this database has not applied yet. */
   migrate(migrationsFolder: string): Promise<void>;
   poolStats(): PoolStats[];

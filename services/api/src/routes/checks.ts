@@ -1,5 +1,4 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { decide } from "../db/queries/checks.ts";
 import { notFound } from "../domain/errors.ts";
 import { parseId } from "../domain/ids.ts";
 import { allows } from "../domain/roles.ts";
@@ -23,7 +22,7 @@ export const checkRoutes = new OpenAPIHono<AppEnv>()
       const query = c.req.valid("query");
       const minRevision = minRevisionOf({ query, header: c.req.valid("header") });
       const subject = { userId: parseId(query.userId), structureId: parseId(query.structureId) };
-      const { decisions, revision } = await decide(c.var.services.db.reader(), [subject], minRevision);
+      const { decisions, revision } = await c.var.services.checks.decide([subject], minRevision);
       const [decision] = decisions;
       if (!decision?.userFound) throw notFound("user", query.userId);
       if (!decision.structureFound) throw notFound("structure", query.structureId);
@@ -55,7 +54,7 @@ export const checkRoutes = new OpenAPIHono<AppEnv>()
         userId: parseId(x.userId),
         structureId: parseId(x.structureId),
       }));
-      const { decisions, revision } = await decide(c.var.services.db.reader(), subjects, minRevision);
+      const { decisions, revision } = await c.var.services.checks.decide(subjects, minRevision);
       const results = decisions.map((d, i) =>
         d.userFound && d.structureFound
           ? { allowed: allows(d.role, checks[i]?.action ?? "manage"), role: d.role, grantedAt: d.grantedAt }

@@ -27,7 +27,7 @@ export async function commitWrite<T>(
   onForeignKey: () => DomainError = () => conflict("a referenced row changed concurrently"),
 ): Promise<Committed<T>> {
   try {
-    return await db.transaction(async (tx) => {
+    const committed = await db.transaction(async (tx) => {
       const { value, change } = await fn(tx);
       const [row] = await tx.rows<{ revision: string }>(
         "revision.commit",
@@ -40,8 +40,10 @@ export async function commitWrite<T>(
             FROM next RETURNING revision::text AS revision`,
       );
       if (!row) throw new Error("the revision counter row is missing; run migrations");
-      return { value, revision: row.revision };
+      return { value, change, revision: row.revision };
     });
+    db.afterCommit?.(committed.revision, committed.change);
+    return { value: committed.value, revision: committed.revision };
   } catch (err) {
     if (err instanceof DomainError) throw err;
     const code = pgCode(err);
