@@ -40,7 +40,14 @@ const usage = `usage: pnpm bench [options]   (every option also reads BENCH_<NAM
   BENCH_DATABASE_URL  use this database instead of a scratch one (seeded only when empty)
   BENCH_ADMIN_URL     server for scratch databases (postgres://postgres@127.0.0.1:5432/postgres)`;
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
+    super(message);
+  }
+}
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   const { values } = parseArgs({
@@ -65,7 +72,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       "api-env": { type: "string", multiple: true },
     },
   });
-  if (values.help) throw new UsageError(usage);
+  if (values.help) throw new UsageError(usage, 0);
   const flag = (name: keyof typeof values): string | undefined => {
     const v = values[name];
     if (typeof v === "string") return v;
@@ -92,6 +99,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   const unknown = cases.filter((c) => !known.includes(c));
   if (unknown.length)
     throw new UsageError(`unknown case(s) ${unknown.join(", ")}; known: ${known.join(", ")}`);
+  const batchSize = Math.floor(num("batch-size", 10, 1));
+  if (batchSize > 100) throw new UsageError("--batch-size must be at most 100 (the API's limit)");
   return {
     sizes: {
       users: int("users"),
@@ -106,7 +115,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     repeat: Math.floor(num("repeat", 1, 1)),
     pairs: Math.floor(num("pairs", 2000, 1)),
     viewers: Math.floor(num("viewers", 500, 1)),
-    batchSize: Math.floor(num("batch-size", 10, 1)),
+    batchSize,
     cases,
     keep: Boolean(values.keep) || env.BENCH_KEEP === "1",
     databaseUrl: env.BENCH_DATABASE_URL || undefined,

@@ -9,6 +9,8 @@ export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", ".."
 export const resultsDir = join(repoRoot, "tests", "bench", "results");
 const tsxCli = createRequire(import.meta.url).resolve("tsx/cli");
 
+const starts = new Map<string, number>();
+
 export type Server = { name: string; url: string; pid: number; logFile: string; stop: () => Promise<void> };
 
 function tail(file: string, lines = 30): string {
@@ -44,7 +46,9 @@ export async function startServer(
   timeoutMs = 60_000,
 ): Promise<Server> {
   mkdirSync(resultsDir, { recursive: true });
-  const logFile = join(resultsDir, `${name}.log`);
+  const n = (starts.get(name) ?? 0) + 1;
+  starts.set(name, n);
+  const logFile = join(resultsDir, n === 1 ? `${name}.log` : `${name}-${n}.log`);
   const out = openSync(logFile, "w");
   const port = await freePort();
   const child = spawn(process.execPath, [tsxCli, script], {

@@ -46,6 +46,9 @@ export const inSubtree = (inner: SQL | AnyPgColumn, root: SQL | AnyPgColumn) =>
   sql`(${inner} ~>=~ ${root} AND ${inner} ~<~ (left(${root}, -1) || '0'))`;
 
 /**
+ * (`WHERE r.id = 1` tells the planner the counter is one row: left to its statistics it may
+ * guess thousands, and cost a cheap lookup past the JIT threshold.)
+ *
  * Wraps a query so that one statement answers the revision its snapshot reflects, whether
  * the subject of the request exists, and the rows. The inner query selects `"__key"`, the
  * keyset key of each row; an empty answer is one row with a null key.
@@ -53,6 +56,7 @@ export const inSubtree = (inner: SQL | AnyPgColumn, root: SQL | AnyPgColumn) =>
 export const envelope = (exists: SQL, rows: SQL) =>
   sql`SELECT r.value::text AS "__revision", (${exists}) AS "__found", x.*
       FROM ${revisionCounter} r LEFT JOIN LATERAL (${rows}) x ON true
+      WHERE r.id = 1
       ORDER BY x."__key"`;
 
 export type Enveloped<T> = T & { __revision: string; __found: boolean; __key: string | number | null };
@@ -90,4 +94,56 @@ export function ensureReflects(revision: string, minRevision: string | undefined
       { path: "minRevision", message: "ahead of the latest committed revision" },
     ]);
   }
+}
+
+/** Above this many structures, a set of subtrees counts as a large part of the tree. */
+export const largeSubtree = 2_000;
+
+/**
+ * One page, in id order, of the structures (or of their members) inside a set of subtrees,
+ * given by `roots` (a query yielding a `path` column, subtrees disjoint). Which plan is fast
+ * depends on their size, which no planner estimate knows for a prefix taken from another row,
+ * so the statement measures it (counting at most `largeSubtree` structures) and runs one of two
+ * branches: small subtrees are walked through the path index and sorted; large ones by walking
+ * ids in order and testing membership, which finds a page of matches at once.
+ */
+export function subtreePage(
+  kind: "structures" | "members",
+  roots: SQL,
+  where: SQL,
+  page: { after: string; limit: number },
+): SQL {
+  const take = page.limit + 1;
+  const inRoots = sql`EXISTS (SELECT 1 FROM roots t WHERE ${inSubtree(d.path, sql`t.path`)})`;
+  const size = sql`(SELECT count(*) FROM (SELECT 1 FROM roots t JOIN ${D} ON ${inSubtree(d.path, sql`t.path`)} LIMIT ${largeSubtree}) c)`;
+  // Uncorrelated, so Postgres evaluates them once and skips the branch not taken.
+  const isLarge = sql`(SELECT n FROM size) >= ${largeSubtree}`;
+  const isSmall = sql`(SELECT n FROM size) < ${largeSubtree}`;
+  const [large, small] =
+    kind === "structures"
+      ? [
+          sql`SELECT ${structureColumns(d)}, ${d.id} AS "__key" FROM ${D}
+              WHERE ${isLarge} AND ${inRoots} AND ${where} AND ${d.id} > ${page.after}
+              ORDER BY ${d.id} LIMIT ${take}`,
+          sql`SELECT x.* FROM roots t CROSS JOIN LATERAL (
+                SELECT ${structureColumns(d)}, ${d.id} AS "__key" FROM ${D}
+                WHERE ${inSubtree(d.path, sql`t.path`)} AND ${where} AND ${d.id} > ${page.after} OFFSET 0
+              ) x WHERE ${isSmall} ORDER BY x."__key" LIMIT ${take}`,
+        ]
+      : [
+          sql`SELECT ${userColumns(u)}, ${u.id} AS "__key" FROM ${U} JOIN ${D} ON ${d.id} = ${u.structureId}
+              WHERE ${isLarge} AND ${inRoots} AND ${where} AND ${u.id} > ${page.after}
+              ORDER BY ${u.id} LIMIT ${take}`,
+          sql`SELECT x.* FROM roots t
+              CROSS JOIN LATERAL (
+                SELECT ${d.id} AS id FROM ${D} WHERE ${inSubtree(d.path, sql`t.path`)} AND ${where} OFFSET 0
+              ) sd
+              CROSS JOIN LATERAL (
+                SELECT ${userColumns(u)}, ${u.id} AS "__key" FROM ${U}
+                WHERE ${u.structureId} = sd.id AND ${u.id} > ${page.after} ORDER BY ${u.id} LIMIT ${take}
+              ) x
+              WHERE ${isSmall} ORDER BY x."__key" LIMIT ${take}`,
+        ];
+  return sql`WITH roots AS MATERIALIZED (${roots}), size AS MATERIALIZED (SELECT ${size} AS n)
+    (${large}) UNION ALL (${small})`;
 }

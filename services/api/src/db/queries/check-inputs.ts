@@ -35,7 +35,7 @@ export async function loadCheckInputs(
               SELECT coalesce(json_agg(json_build_array(${p.structureId}::text, ${p.role})), '[]')
               FROM ${P} WHERE ${p.userId} = ${u.id}))), '[]')
              FROM ${U} WHERE ${u.id} = ANY(${idArray(userIds)}::bigint[])) AS users
-        FROM ${revisionCounter} r`,
+        FROM ${revisionCounter} r WHERE r.id = 1`,
   );
   if (!row) throw new Error("the revision counter row is missing; run migrations");
   return {

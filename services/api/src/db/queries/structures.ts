@@ -7,12 +7,12 @@ import {
   D,
   d,
   envelope,
-  inSubtree,
   P,
   p,
   S,
   s,
   structureColumns,
+  subtreePage,
   U,
   u,
   userColumns,
@@ -92,11 +92,13 @@ export function listDescendants(
     "structures.descendants",
     envelope(
       exists(id),
-      sql`SELECT ${structureColumns(d)}, ${d.id} AS "__key"
-          FROM ${S} JOIN ${D} ON ${inSubtree(d.path, s.path)} AND ${d.id} <> ${s.id}
-            AND ${d.depth} - ${s.depth} <= ${maxDepth ?? 2_147_483_647}::int
-          WHERE ${s.id} = ${id} AND ${d.id} > ${afterKey(page)}
-          ORDER BY ${d.id} LIMIT ${fetchLimit(page)}`,
+      subtreePage(
+        "structures",
+        sql`SELECT ${s.path} AS path FROM ${S} WHERE ${s.id} = ${id}`,
+        sql`${d.id} <> ${id}::bigint
+            AND ${d.depth} - (SELECT ${s.depth} FROM ${S} WHERE ${s.id} = ${id}) <= ${maxDepth ?? 2_147_483_647}::int`,
+        { after: afterKey(page), limit: page.limit },
+      ),
     ),
     page,
   );
@@ -115,10 +117,10 @@ export type User = {
 /** Users of the structure itself, or of its whole subtree when recursive. */
 export function listMembers(db: Executor, id: string | null, recursive: boolean, page: PageRequest) {
   const rows = recursive
-    ? sql`SELECT ${userColumns(u)}, ${u.id} AS "__key"
-          FROM ${S} JOIN ${D} ON ${inSubtree(d.path, s.path)} JOIN ${U} ON ${u.structureId} = ${d.id}
-          WHERE ${s.id} = ${id} AND ${u.id} > ${afterKey(page)}
-          ORDER BY ${u.id} LIMIT ${fetchLimit(page)}`
+    ? subtreePage("members", sql`SELECT ${s.path} AS path FROM ${S} WHERE ${s.id} = ${id}`, sql`true`, {
+        after: afterKey(page),
+        limit: page.limit,
+      })
     : sql`SELECT ${userColumns(u)}, ${u.id} AS "__key" FROM ${U}
           WHERE ${u.structureId} = ${id} AND ${u.id} > ${afterKey(page)}
           ORDER BY ${u.id} LIMIT ${fetchLimit(page)}`;

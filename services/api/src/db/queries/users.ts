@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { type Action, roleFor } from "../../domain/roles.ts";
 import type { Executor } from "../database.ts";
-import { D, d, envelope, inSubtree, P, p, S, s, structureColumns, U, u, userColumns } from "../fragments.ts";
+import { envelope, inSubtree, P, p, S, s, subtreePage, U, u, userColumns } from "../fragments.ts";
 import { afterKey, fetchLimit, type PageRequest, type ReadRequest, readOne, readPage } from "./page.ts";
 import type { Structure, User } from "./structures.ts";
 
@@ -50,9 +50,10 @@ export function listUserStructures(db: Executor, id: string | null, action: Acti
     "users.structures",
     envelope(
       exists(id),
-      sql`SELECT ${structureColumns(d)}, ${d.id} AS "__key"
-          FROM (${grantedSubtrees(id, action)}) t JOIN ${D} ON ${inSubtree(d.path, sql`t.path`)}
-          WHERE ${d.id} > ${afterKey(page)} ORDER BY ${d.id} LIMIT ${fetchLimit(page)}`,
+      subtreePage("structures", grantedSubtrees(id, action), sql`true`, {
+        after: afterKey(page),
+        limit: page.limit,
+      }),
     ),
     page,
   );
@@ -65,11 +66,10 @@ export function listVisibleUsers(db: Executor, id: string | null, action: Action
     "users.visible_users",
     envelope(
       exists(id),
-      sql`SELECT ${userColumns(u)}, ${u.id} AS "__key"
-          FROM (${grantedSubtrees(id, action)}) t
-          JOIN ${D} ON ${inSubtree(d.path, sql`t.path`)}
-          JOIN ${U} ON ${u.structureId} = ${d.id}
-          WHERE ${u.id} > ${afterKey(page)} ORDER BY ${u.id} LIMIT ${fetchLimit(page)}`,
+      subtreePage("members", grantedSubtrees(id, action), sql`true`, {
+        after: afterKey(page),
+        limit: page.limit,
+      }),
     ),
     page,
   );
