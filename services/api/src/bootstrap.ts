@@ -29,10 +29,25 @@ function queryObserver(metrics: Metrics, logger: Logger, slowMs: number): QueryO
   };
 }
 
-async function openDatabase(config: Config, observe: QueryObserver, logger: Logger): Promise<Database> {
-  const { url, dataDir, poolMax } = config.database;
+async function openDatabase(
+  config: Config,
+  observe: QueryObserver,
+  logger: Logger,
+  metrics: Metrics,
+): Promise<Database> {
+  const { url, dataDir, poolMax, replicaUrls } = config.database;
   if (url) {
-    const db = openPostgres({ url, poolMax }, observe);
+    const db = openPostgres(
+      {
+        url,
+        poolMax,
+        replicaUrls,
+        stalenessBoundMs: config.cache.stalenessBoundMs,
+        onReplicaLag: (replica, seconds) => metrics.replicaLag.set({ replica }, seconds),
+        logger,
+      },
+      observe,
+    );
     const status = await schemaStatus(db.primary).catch(async (err) => {
       await db.close();
       throw new StartupError(`cannot reach the database at DATABASE_URL: ${(err as Error).message}`);
@@ -75,11 +90,12 @@ export async function startServices(
   config: Config,
   logger: Logger,
   // Tests hand in a database they opened themselves (an in-memory PGlite, say).
-  open: (observe: QueryObserver) => Promise<Database> = (observe) => openDatabase(config, observe, logger),
+  open?: (observe: QueryObserver) => Promise<Database>,
 ): Promise<Started> {
   let db: Database | undefined;
   const metrics = createMetrics({ poolStats: () => db?.poolStats() ?? [] });
-  db = await open(queryObserver(metrics, logger, config.database.slowQueryMs));
+  const observe = queryObserver(metrics, logger, config.database.slowQueryMs);
+  db = await (open ? open(observe) : openDatabase(config, observe, logger, metrics));
 
   const embedded = !config.database.url;
   let jwtSecret = config.auth.jwtSecret;
@@ -122,7 +138,7 @@ export async function startServices(
       paths: (change.paths ?? []).filter((x): x is string => x !== null),
     });
   const database = db;
-  const checks = new CheckCache(freshness, shared, metrics, () => database.reader(), {
+  const checks = new CheckCache(freshness, shared, metrics, (minRevision) => database.reader(minRevision), {
     ttlHierarchyS: config.cache.ttlHierarchyS,
     ttlPermissionsS: config.cache.ttlPermissionsS,
     l1MaxEntries: 200_000,
@@ -133,7 +149,7 @@ export async function startServices(
     services: {
       db: database,
       checks,
-      degraded: () => (shared && !shared.healthy() ? ["redis"] : []),
+      degraded: () => [...(shared && !shared.healthy() ? ["redis"] : []), ...database.degraded()],
       cursors: createCursors(cursorSecret(config, jwtSecret)),
       verifyToken,
       logger,

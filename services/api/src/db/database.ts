@@ -6,7 +6,9 @@ import { PgDialect } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import pg from "pg";
+import type { Logger } from "../observability/logger.ts";
 import type { PoolStats } from "../observability/metrics.ts";
+import { type ReplicaHandle, ReplicaRouter } from "./replicas.ts";
 
 export type Target = "primary" | "replica";
 
@@ -19,8 +21,10 @@ export interface Executor {
 export interface Database {
   readonly kind: "postgres" | "pglite";
   readonly primary: Executor;
-  /** Where plain reads go; the primary until replicas are configured. */
-  reader(): Executor;
+  /** Where a read goes: a replica known to reflect minRevision (or fresh within the bound), else the primary. */
+  reader(minRevision?: bigint | string): Executor;
+  /** Replicas out of rotation, for readyz. */
+  degraded(): string[];
   /** One transaction on the primary; it rolls back when fn throws. */
   transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
   /** Called after every committed write transaction (the cache learns of its own writes here). */
@@ -75,36 +79,60 @@ function executor(target: Target, send: Send, observe: QueryObserver): Executor 
   };
 }
 
-export function openPostgres(
-  options: { url: string; poolMax: number; applicationName?: string },
-  observe: QueryObserver,
-): Database {
+export type PostgresOptions = {
+  url: string;
+  poolMax: number;
+  applicationName?: string;
+  replicaUrls?: readonly string[];
+  /** The staleness bound: how stale a replica may be and still serve plain reads. */
+  stalenessBoundMs?: number;
+  onReplicaLag?: (replica: string, seconds: number) => void;
+  logger?: Logger;
+};
+
+function openPool(url: string, max: number, applicationName: string, timeoutMs: number) {
   const pool = new pg.Pool({
-    connectionString: options.url,
-    max: options.poolMax,
-    application_name: options.applicationName ?? "canopy",
+    connectionString: url,
+    max,
+    application_name: applicationName,
     // Short OLTP statements never gain from JIT; a misestimate can make one pay 20 ms to compile.
     options: "-c jit=off",
     // A dead database answers 503 quickly instead of queueing requests forever.
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: timeoutMs,
     idleTimeoutMillis: 30_000,
   });
   // Errors of idle clients (a restarted server) must not crash the process; the next query reconnects.
   pool.on("error", () => {});
-  const send =
-    (client: pg.PoolClient): Send =>
-    (name, text, values, sending) => {
-      sending();
-      return client.query({ name, text, values });
-    };
-  // Outside transactions, take a connection first so the statement's timing excludes the pool wait.
-  const primary = executor(
-    "primary",
+  return pool;
+}
+
+const send =
+  (client: pg.PoolClient): Send =>
+  (name, text, values, sending) => {
+    sending();
+    return client.query({ name, text, values });
+  };
+
+/** Statements outside transactions take a connection first, so their timing excludes the pool wait. */
+function poolExecutor(
+  target: Target,
+  pool: pg.Pool,
+  observe: QueryObserver,
+  queryTimeoutMs?: number,
+): Executor {
+  return executor(
+    target,
     async (name, text, values, sending) => {
       const client = await pool.connect();
       let broken: Error | undefined;
       try {
-        return await send(client)(name, text, values, sending);
+        sending();
+        return await client.query({
+          name,
+          text,
+          values,
+          ...(queryTimeoutMs ? { query_timeout: queryTimeoutMs } : {}),
+        } as pg.QueryConfig);
       } catch (err) {
         // A server error leaves the connection usable; anything else (a dropped socket) does not.
         if (!(err as { severity?: unknown }).severity) broken = err as Error;
@@ -115,11 +143,50 @@ export function openPostgres(
     },
     observe,
   );
+}
+
+/** host:port of a URL, never its credentials. */
+export const hostPort = (url: string) => {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || "5432"}`;
+};
+
+export function openPostgres(options: PostgresOptions, observe: QueryObserver): Database {
+  const name = options.applicationName ?? "canopy";
+  const pool = openPool(options.url, options.poolMax, name, 5_000);
+  const primary = poolExecutor("primary", pool, observe);
+  const boundMs = options.stalenessBoundMs ?? 1_000;
+  const replicas: ReplicaHandle[] = (options.replicaUrls ?? []).map((url) => {
+    const replicaPool = openPool(url, options.poolMax, name, Math.min(1_000, boundMs));
+    return {
+      label: hostPort(url),
+      executor: poolExecutor("replica", replicaPool, observe, Math.max(1_000, boundMs)),
+      stats: () => ({
+        total: replicaPool.totalCount,
+        idle: replicaPool.idleCount,
+        waiting: replicaPool.waitingCount,
+      }),
+      close: () => replicaPool.end(),
+    };
+  });
+  const router =
+    replicas.length > 0 && options.logger
+      ? new ReplicaRouter(
+          primary,
+          replicas,
+          { boundMs: boundMs - 50, intervalMs: Math.max(10, Math.floor(boundMs / 5)) },
+          options.logger,
+          options.onReplicaLag ?? (() => {}),
+        )
+      : undefined;
+  router?.start();
 
   return {
     kind: "postgres",
     primary,
-    reader: () => primary,
+    reader: (minRevision) =>
+      router?.reader(minRevision === undefined ? undefined : BigInt(minRevision)) ?? primary,
+    degraded: () => router?.degraded() ?? [],
     async transaction(fn) {
       const client = await pool.connect();
       let broken: unknown;
@@ -141,8 +208,12 @@ export function openPostgres(
     migrate: (migrationsFolder) => migratePostgres(drizzlePostgres(pool), { migrationsFolder }),
     poolStats: () => [
       { target: "primary", total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount },
+      ...replicas.map((r) => ({ target: "replica" as const, ...r.stats() })),
     ],
-    close: () => pool.end(),
+    close: async () => {
+      router?.stop();
+      await Promise.all([pool.end(), ...replicas.map((r) => r.close())]);
+    },
   };
 }
 
@@ -157,6 +228,7 @@ export async function openPglite(dataDir: string | undefined, observe: QueryObse
     kind: "pglite",
     primary,
     reader: () => primary,
+    degraded: () => [],
     transaction: (fn) => db.transaction((tx) => fn(executor("primary", send(tx), observe))),
     migrate: (migrationsFolder) => migratePglite(drizzlePglite(db), { migrationsFolder }),
     poolStats: () => [{ target: "primary", total: 1, idle: 1, waiting: 0 }],

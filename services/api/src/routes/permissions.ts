@@ -9,6 +9,7 @@ import {
   jsonResponse,
   minRevisionOf,
   pageRequest,
+  readerFor,
   sendDeleted,
   sendOne,
   sendPage,
@@ -65,7 +66,7 @@ export const permissionRoutes = new OpenAPIHono<AppEnv>()
       const { userId, structureId } = input.query;
       const binding = { route: "/v1/permissions", params: { userId, structureId } };
       const page = await listGrants(
-        c.var.services.db.reader(),
+        readerFor(c, input),
         { userId: optionalId(userId), structureId: optionalId(structureId) },
         pageRequest(c, binding, input),
       );
@@ -84,7 +85,7 @@ export const permissionRoutes = new OpenAPIHono<AppEnv>()
     async (c) => {
       const { id } = c.req.valid("param");
       const input = { query: c.req.valid("query"), header: c.req.valid("header") };
-      const answer = await getGrant(c.var.services.db.reader(), parseId(id), {
+      const answer = await getGrant(readerFor(c, input), parseId(id), {
         minRevision: minRevisionOf(input),
       });
       return sendOne(c, answer, ["grant", id]);

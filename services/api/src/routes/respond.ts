@@ -65,6 +65,10 @@ export function minRevisionOf(input: ReadInput): string | undefined {
   return BigInt(a) >= BigInt(b) ? a : b;
 }
 
+/** Where this read goes: a replica only when it reflects what the read must. */
+export const readerFor = (c: Context<AppEnv>, input: ReadInput) =>
+  c.var.services.db.reader(minRevisionOf(input));
+
 /** Resumes where the cursor points, refusing cursors issued for another route or filters. */
 export function pageRequest(
   c: Context<AppEnv>,

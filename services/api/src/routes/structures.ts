@@ -16,6 +16,7 @@ import {
   jsonResponse,
   minRevisionOf,
   pageRequest,
+  readerFor,
   sendDeleted,
   sendOne,
   sendPage,
@@ -81,7 +82,7 @@ export const structureRoutes = new OpenAPIHono<AppEnv>()
           : parentId === "root"
             ? { filter: "roots" as const }
             : { filter: "children" as const, id: parseId(parentId) };
-      const page = await listStructures(c.var.services.db.reader(), filter, pageRequest(c, binding, input));
+      const page = await listStructures(readerFor(c, input), filter, pageRequest(c, binding, input));
       return sendPage(c, binding, page);
     },
   )
@@ -97,7 +98,7 @@ export const structureRoutes = new OpenAPIHono<AppEnv>()
     async (c) => {
       const { id } = c.req.valid("param");
       const input = { query: c.req.valid("query"), header: c.req.valid("header") };
-      const answer = await getStructure(c.var.services.db.reader(), parseId(id), {
+      const answer = await getStructure(readerFor(c, input), parseId(id), {
         minRevision: minRevisionOf(input),
       });
       return sendOne(c, answer, ["structure", id]);
@@ -146,7 +147,7 @@ export const structureRoutes = new OpenAPIHono<AppEnv>()
     async (c) => {
       const { id } = c.req.valid("param");
       const input = { query: c.req.valid("query"), header: c.req.valid("header") };
-      const page = await listAncestors(c.var.services.db.reader(), parseId(id), {
+      const page = await listAncestors(readerFor(c, input), parseId(id), {
         minRevision: minRevisionOf(input),
       });
       return sendPage(c, { route: `${route}/ancestors` }, page, ["structure", id]);
@@ -171,7 +172,7 @@ export const structureRoutes = new OpenAPIHono<AppEnv>()
       const { maxDepth } = input.query;
       const binding = { route: `${route}/descendants`, params: { id, maxDepth: maxDepth?.toString() } };
       const page = await listDescendants(
-        c.var.services.db.reader(),
+        readerFor(c, input),
         parseId(id),
         maxDepth,
         pageRequest(c, binding, input),
@@ -198,7 +199,7 @@ export const structureRoutes = new OpenAPIHono<AppEnv>()
       const { recursive } = input.query;
       const binding = { route: `${route}/members`, params: { id, recursive } };
       const page = await listMembers(
-        c.var.services.db.reader(),
+        readerFor(c, input),
         parseId(id),
         recursive === "true",
         pageRequest(c, binding, input),
@@ -221,7 +222,7 @@ export const structureRoutes = new OpenAPIHono<AppEnv>()
       const { action } = input.query;
       const binding = { route: `${route}/principals`, params: { id, action } };
       const page = await listPrincipals(
-        c.var.services.db.reader(),
+        readerFor(c, input),
         parseId(id),
         action,
         pageRequest(c, binding, input),

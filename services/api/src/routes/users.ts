@@ -9,6 +9,7 @@ import {
   jsonResponse,
   minRevisionOf,
   pageRequest,
+  readerFor,
   sendDeleted,
   sendOne,
   sendPage,
@@ -63,7 +64,7 @@ export const userRoutes = new OpenAPIHono<AppEnv>()
       const { structureId } = input.query;
       const binding = { route: "/v1/users", params: { structureId } };
       const page = await listUsers(
-        c.var.services.db.reader(),
+        readerFor(c, input),
         structureId === undefined ? undefined : parseId(structureId),
         pageRequest(c, binding, input),
       );
@@ -82,7 +83,7 @@ export const userRoutes = new OpenAPIHono<AppEnv>()
     async (c) => {
       const { id } = c.req.valid("param");
       const input = { query: c.req.valid("query"), header: c.req.valid("header") };
-      const answer = await getUser(c.var.services.db.reader(), parseId(id), {
+      const answer = await getUser(readerFor(c, input), parseId(id), {
         minRevision: minRevisionOf(input),
       });
       return sendOne(c, answer, ["user", id]);
@@ -129,7 +130,7 @@ export const userRoutes = new OpenAPIHono<AppEnv>()
       const input = { query: c.req.valid("query"), header: c.req.valid("header") };
       const binding = { route: `${route}/structures`, params: { id, action: input.query.action } };
       const page = await listUserStructures(
-        c.var.services.db.reader(),
+        readerFor(c, input),
         parseId(id),
         input.query.action,
         pageRequest(c, binding, input),
@@ -151,7 +152,7 @@ export const userRoutes = new OpenAPIHono<AppEnv>()
       const input = { query: c.req.valid("query"), header: c.req.valid("header") };
       const binding = { route: `${route}/visible-users`, params: { id, action: input.query.action } };
       const page = await listVisibleUsers(
-        c.var.services.db.reader(),
+        readerFor(c, input),
         parseId(id),
         input.query.action,
         pageRequest(c, binding, input),
