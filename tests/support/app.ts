@@ -36,17 +36,8 @@ export async function tokens() {
  */
 export async function startTestApp(backend: Backend, env: Record<string, string> = {}) {
   const database = backend === "postgres" ? await createTestDatabase() : undefined;
-  const parsed = parseConfig({
-    AUTH_JWT_SECRET: testSecret,
-    LOG_LEVEL: "silent",
-    ...(database ? { DATABASE_URL: database.url } : {}),
-    ...env,
-  });
-  if (!parsed.ok) throw new Error(parsed.problems.join("; "));
-  const logger = createLogger(parsed.config.logLevel);
-  const started = await startServices(
-    parsed.config,
-    logger,
+  const instance = await startInstance(
+    { ...(database ? { DATABASE_URL: database.url } : {}), ...env },
     backend === "pglite"
       ? async (observe) => {
           const db = await openPglite(undefined, observe);
@@ -55,6 +46,22 @@ export async function startTestApp(backend: Backend, env: Record<string, string>
         }
       : undefined,
   );
+  return {
+    ...instance,
+    databaseUrl: database?.url,
+    close: async () => {
+      await instance.close();
+      await database?.drop();
+    },
+  };
+}
+
+/** An API instance on the given environment (DATABASE_URL, REDIS_URL, ...), as one replica of a deployment. */
+export async function startInstance(env: Record<string, string>, open?: Parameters<typeof startServices>[2]) {
+  const parsed = parseConfig({ AUTH_JWT_SECRET: testSecret, LOG_LEVEL: "silent", ...env });
+  if (!parsed.ok) throw new Error(parsed.problems.join("; "));
+  const logger = createLogger(parsed.config.logLevel);
+  const started = await startServices(parsed.config, logger, open);
   const app = createApp(started.services);
   const keys = await tokens();
   let server: ServerType | undefined;
@@ -85,7 +92,6 @@ export async function startTestApp(backend: Backend, env: Record<string, string>
   return {
     app,
     services: started.services,
-    databaseUrl: database?.url,
     tokens: keys,
     request,
     get: (path: string, options?: RequestOptions) => request("GET", path, undefined, options),
@@ -102,9 +108,37 @@ export async function startTestApp(backend: Backend, env: Record<string, string>
     close: async () => {
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       await started.close();
-      await database?.drop();
     },
   };
+}
+
+/** How many statements of each name this instance has run (background polls included). */
+export function statementCounts(services: {
+  metrics: {
+    dbDuration: {
+      get(): Promise<{ values: { labels: Record<string, unknown>; value: number; metricName?: string }[] }>;
+    };
+  };
+}) {
+  return services.metrics.dbDuration.get().then((m) => {
+    const counts = new Map<string, number>();
+    for (const v of m.values) {
+      if (!v.metricName?.endsWith("_count")) continue;
+      const key = `${v.labels.query}@${v.labels.target}`;
+      counts.set(key, (counts.get(key) ?? 0) + v.value);
+    }
+    return counts;
+  });
+}
+
+/** Polls until the condition holds, returning how long it took; fails after the deadline. */
+export async function within(ms: number, condition: () => Promise<boolean>, stepMs = 20): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    if (await condition()) return performance.now() - started;
+    if (performance.now() - started > ms) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
 }
 
 export type TestApp = Awaited<ReturnType<typeof startTestApp>>;

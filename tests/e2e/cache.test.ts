@@ -1,0 +1,210 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildTree, startInstance, statementCounts, within } from "../support/app.ts";
+import { createTestDatabase } from "../support/database.ts";
+import { type RedisServer, startRedis } from "../support/redis.ts";
+
+type Instance = Awaited<ReturnType<typeof startInstance>>;
+const bound = 1000;
+
+/** Statements a request ran, leaving out the background change-log poll and replica probes. */
+async function requestStatements(api: Instance, action: () => Promise<unknown>) {
+  const background = (key: string) => key.startsWith("changes.") || key.startsWith("replicas.");
+  const total = (m: Map<string, number>) =>
+    [...m].filter(([k]) => !background(k)).reduce((n, [, v]) => n + v, 0);
+  const before = total(await statementCounts(api.services));
+  await action();
+  return total(await statementCounts(api.services)) - before;
+}
+
+describe("the cache across two instances sharing Postgres and Redis", () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let redis: RedisServer;
+  let a: Instance;
+  let b: Instance;
+  let n = 0;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    redis = await startRedis();
+    const env = { DATABASE_URL: database.url, REDIS_URL: redis.url, STALENESS_BOUND_MS: String(bound) };
+    a = await startInstance(env);
+    b = await startInstance(env);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await redis?.stop();
+    await database?.drop();
+  });
+
+  /** A user holding a grant on a fresh structure, and the check that reads it. */
+  async function granted(role = "editor") {
+    n += 1;
+    const ids = await buildTree(a, { [`root${n}`]: null, [`leaf${n}`]: `root${n}` });
+    const root = ids[`root${n}`] as string;
+    const leaf = ids[`leaf${n}`] as string;
+    const user = (await a.post("/v1/users", { email: `c${n}@cache.test`, name: "C", structureId: root })).body
+      .id;
+    const grant = (await a.post("/v1/permissions", { userId: user, structureId: root, role })).body;
+    const check = (api: Instance, extra = "") =>
+      api.get(`/v1/check?userId=${user}&structureId=${leaf}&action=read${extra}`).then((r) => r.body);
+    return { root, leaf, user, grant, check };
+  }
+
+  it("a warm check makes no database round trip", async () => {
+    const { check } = await granted();
+    expect((await check(b)).allowed).toBe(true);
+    const statements = await requestStatements(b, async () => expect((await check(b)).allowed).toBe(true));
+    expect(statements).toBe(0);
+  });
+
+  it("concurrent misses for one key are computed once per instance", async () => {
+    const { check } = await granted();
+    const counts = async () => (await statementCounts(b.services)).get("check.inputs@primary") ?? 0;
+    const before = await counts();
+    const answers = await Promise.all(Array.from({ length: 25 }, () => check(b)));
+    expect(answers.every((x) => x.allowed)).toBe(true);
+    expect((await counts()) - before).toBe(1);
+  });
+
+  it("a revoke on one instance is denied on the other within the bound", async () => {
+    const { grant, check } = await granted();
+    expect((await check(b)).allowed).toBe(true);
+    await a.delete(`/v1/permissions/${grant.id}`);
+    const elapsed = await within(bound, async () => !(await check(b)).allowed);
+    expect(elapsed).toBeLessThan(bound);
+  });
+
+  it("with minRevision, both instances deny at once after a revoke", async () => {
+    const { grant, check } = await granted();
+    expect((await check(a)).allowed).toBe(true);
+    expect((await check(b)).allowed).toBe(true);
+    const revoked = await a.delete(`/v1/permissions/${grant.id}`);
+    const revision = revoked.headers.get("canopy-revision");
+    expect((await check(b, `&minRevision=${revision}`)).allowed).toBe(false);
+    expect((await check(a, `&minRevision=${revision}`)).allowed).toBe(false);
+  });
+
+  it("visible users, user structures and principals on the other instance follow within the bound", async () => {
+    const { root, user, grant } = await granted("admin");
+    const lists = async () => [
+      (await b.get(`/v1/users/${user}/visible-users`)).body.items.length,
+      (await b.get(`/v1/users/${user}/structures`)).body.items.length,
+      (await b.get(`/v1/structures/${root}/principals`)).body.items.length,
+    ];
+    expect(await lists()).toEqual([1, 2, 1]);
+    await a.delete(`/v1/permissions/${grant.id}`);
+    await within(bound, async () => (await lists()).every((x) => x === 0));
+  });
+
+  it("moving a subtree invalidates the checks below it, and leaves unrelated entries in place", async () => {
+    const one = await granted();
+    const other = await granted();
+    await one.check(b);
+    await other.check(b);
+    const elsewhere = (await a.post("/v1/structures", { name: "elsewhere" })).body.id;
+    const moved = await a.patch(`/v1/structures/${one.leaf}`, { parentId: elsewhere });
+    await within(bound, async () => !(await one.check(b)).allowed);
+    expect(moved.status).toBe(200);
+    // The unrelated user's check is still served without the database.
+    expect(await requestStatements(b, () => other.check(b))).toBe(0);
+  });
+
+  it("entries written by another instance are served from Redis", async () => {
+    const { check } = await granted();
+    await check(a);
+    const l2Hits = async () =>
+      (await b.services.metrics.cacheRequests.get()).values
+        .filter((v) => v.labels.layer === "l2" && v.labels.result === "hit")
+        .reduce((s, v) => s + v.value, 0);
+    const before = await l2Hits();
+    expect((await check(b)).allowed).toBe(true);
+    expect((await l2Hits()) - before).toBe(2);
+  });
+});
+
+describe("Redis faults", () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let redis: RedisServer;
+  let a: Instance;
+  let b: Instance;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    redis = await startRedis();
+    env = { DATABASE_URL: database.url, REDIS_URL: redis.url, STALENESS_BOUND_MS: String(bound) };
+    a = await startInstance(env);
+    b = await startInstance(env);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await redis?.stop();
+    await database?.drop();
+  });
+
+  async function subject(name: string) {
+    const ids = await buildTree(a, { [name]: null });
+    const structure = ids[name] as string;
+    const user = (await a.post("/v1/users", { email: `${name}@fault.test`, name, structureId: structure }))
+      .body.id;
+    const grant = (await a.post("/v1/permissions", { userId: user, structureId: structure, role: "viewer" }))
+      .body;
+    const check = (api: Instance) =>
+      api.get(`/v1/check?userId=${user}&structureId=${structure}&action=read`).then((r) => {
+        expect(r.status).toBe(200);
+        return r.body.allowed as boolean;
+      });
+    return { grant, check };
+  }
+
+  it("Redis stopped during traffic: no 5xx, correct answers, readyz degraded, and back to Redis by itself", async () => {
+    const { grant, check } = await subject("stopped");
+    expect(await check(b)).toBe(true);
+    await redis.stop();
+    const started = performance.now();
+    await within(5_000, async () =>
+      (await b.get("/readyz", { token: null })).body.degraded?.includes("redis"),
+    );
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(await check(b)).toBe(true);
+    await a.delete(`/v1/permissions/${grant.id}`);
+    await within(bound, async () => !(await check(b)));
+    const t0 = performance.now();
+    for (let i = 0; i < 20; i++) expect(await check(a)).toBe(false);
+    // A down Redis never holds a request: twenty checks take far less than 20 x 250 ms.
+    expect(performance.now() - t0).toBeLessThan(2_000);
+    await redis.start();
+    await within(10_000, async () => (await b.get("/readyz", { token: null })).body.degraded?.length === 0);
+  });
+
+  it("Redis paused during a revoke, then resumed holding the old entries: nothing stale is served", async () => {
+    const { grant, check } = await subject("paused");
+    expect(await check(b)).toBe(true); // now in b's L1 and in Redis
+    redis.pause();
+    try {
+      const revoked = await a.delete(`/v1/permissions/${grant.id}`);
+      expect(revoked.status).toBe(204);
+      await within(bound, async () => !(await check(b)));
+    } finally {
+      redis.resume();
+    }
+    // A new instance with an empty L1 finds the pre-revoke entry in Redis and must refuse it.
+    const c = await startInstance(env);
+    try {
+      expect(await check(c)).toBe(false);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("Redis restarted empty: answers stay correct and the cache fills again", async () => {
+    const { check } = await subject("restarted");
+    expect(await check(b)).toBe(true);
+    await redis.stop();
+    await redis.start();
+    expect(await check(a)).toBe(true);
+    expect(await check(b)).toBe(true);
+  });
+});
