@@ -145,7 +145,7 @@ export type TestApp = Awaited<ReturnType<typeof startTestApp>>;
 
 /** Builds a small tree through the API and returns the ids by name. */
 export async function buildTree(
-  api: TestApp,
+  api: Pick<TestApp, "post">,
   tree: Record<string, string | null>,
 ): Promise<Record<string, string>> {
   const ids: Record<string, string> = {};
