@@ -1,12 +1,29 @@
 import type { Call } from "./load.ts";
 import type { Subjects } from "./subjects.ts";
 
-export type Case = { name: string; target: "hello" | "api"; what: string; calls: Call[] };
+export type Case = { name: string; target: "hello" | "api" | "api-pair"; what: string; calls: Call[] };
+
+/** A deterministic stream of (user, structure) pairs drawn uniformly: nearly every one is new to the cache. */
+function coldPairs(counts: { users: number; structures: number }, n: number): Call[] {
+  let state = 12345;
+  const random = (max: number) => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return 1 + (state % max);
+  };
+  return Array.from({ length: n }, () => ({
+    method: "GET" as const,
+    path: `/v1/check?userId=${random(counts.users)}&structureId=${random(counts.structures)}&action=read`,
+  }));
+}
 
 const json = { "content-type": "application/json" };
 
 /** The request lists each case rotates over; built once, so the load generator only picks. */
-export function buildCases(subjects: Subjects, batchSize: number): Case[] {
+export function buildCases(
+  subjects: Subjects,
+  batchSize: number,
+  counts: { users: number; structures: number },
+): Case[] {
   const { pairs, viewers } = subjects;
   const checkPath = (p: { userId: string; structureId: string }) =>
     `/v1/check?userId=${p.userId}&structureId=${p.structureId}&action=read`;
@@ -33,7 +50,19 @@ export function buildCases(subjects: Subjects, batchSize: number): Case[] {
     {
       name: "check",
       target: "api",
-      what: `GET /v1/check over ${pairs.length} pairs`,
+      what: `GET /v1/check over ${pairs.length} pairs, cached after their first pass`,
+      calls: pairs.map((p) => ({ method: "GET", path: checkPath(p) })),
+    },
+    {
+      name: "check-uncached",
+      target: "api",
+      what: "GET /v1/check on uniformly random pairs: almost every user is a cache miss",
+      calls: coldPairs(counts, 400_000),
+    },
+    {
+      name: "check-2x",
+      target: "api-pair",
+      what: `GET /v1/check over ${pairs.length} pairs, load split over two API instances`,
       calls: pairs.map((p) => ({ method: "GET", path: checkPath(p) })),
     },
     {

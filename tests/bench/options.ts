@@ -34,7 +34,7 @@ const usage = `usage: pnpm bench [options]   (every option also reads BENCH_<NAM
   --users N --structures N --depth N --grants N --seed N
   --duration S (10)  --warmup S (3)  --connections N (100)  --repeat N (1)
   --pairs N (2000)  --viewers N (500)  --batch-size N (10)
-  --cases a,b         subset of: hello, check, batch, visible-users
+  --cases a,b         subset of: hello, check, check-uncached, check-2x, batch, visible-users
   --api-env K=V       extra environment for the API process (repeatable)
   --keep              keep the scratch database (its URL is printed)
   BENCH_DATABASE_URL  use this database instead of a scratch one (seeded only when empty)

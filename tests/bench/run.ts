@@ -56,6 +56,23 @@ async function settle(url: string, timeoutMs = 60_000): Promise<boolean> {
   return false;
 }
 
+/** Two simultaneous runs as one: rates add up; latency percentiles are taken as the worse of the two. */
+function combine([a, b]: Measurement[]): Measurement {
+  if (!a || !b) throw new Error("two measurements expected");
+  const codes: Record<string, number> = { ...a.statusCodes };
+  for (const [k, v] of Object.entries(b.statusCodes)) codes[k] = (codes[k] ?? 0) + v;
+  return {
+    rps: a.rps + b.rps,
+    p50: Math.max(a.p50, b.p50),
+    p99: Math.max(a.p99, b.p99),
+    requests: a.requests + b.requests,
+    non2xx: a.non2xx + b.non2xx,
+    errors: a.errors + b.errors,
+    timeouts: a.timeouts + b.timeouts,
+    statusCodes: codes,
+  };
+}
+
 async function serverVersion(url: string): Promise<string> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
@@ -89,6 +106,8 @@ async function main() {
       "api",
       "services/api/src/main.ts",
       {
+        // Production runs with Redis; --api-env REDIS_URL= runs with the in-process cache only.
+        REDIS_URL: "redis://127.0.0.1:6379",
         ...opts.apiEnv,
         NODE_ENV: "production",
         LOG_LEVEL: "info",
@@ -97,18 +116,23 @@ async function main() {
       },
       "/readyz",
     );
-  const servers: Record<"hello" | "api", Server> = {
+  const wantsPair = !opts.cases.length || opts.cases.includes("check-2x");
+  const servers: Record<"hello" | "api", Server> & { api2?: Server } = {
     api: await startApi(),
     hello: await startServer("hello", "tests/bench/hello.ts", {}, "/"),
   };
-  // Registered before the checks below, so a failure still stops both.
+  // Registered before the checks below, so a failure still stops them.
   cleanups.push(
     () => servers.api.stop(),
     () => servers.hello.stop(),
   );
+  if (wantsPair) {
+    servers.api2 = await startApi();
+    cleanups.push(() => (servers.api2 as Server).stop());
+  }
 
   const token = await signToken(secret, { scope: "canopy:read", subject: "bench", ttlSeconds: 24 * 3600 });
-  const cases = buildCases(subjects, opts.batchSize).filter(
+  const cases = buildCases(subjects, opts.batchSize, seed.counts).filter(
     (c) => !opts.cases.length || opts.cases.includes(c.name),
   );
   const sanity = await verify(servers.api.url, token, subjects, cases);
@@ -122,16 +146,26 @@ async function main() {
       log(
         `repeat ${r}/${opts.repeat} ${c.name}: ${opts.warmup} s warm-up + ${opts.duration} s, -c ${opts.connections}`,
       );
-      const m = await measure(servers[c.target].url, next, {
-        connections: opts.connections,
-        duration: opts.duration,
-        warmup: opts.warmup,
-        headers: c.target === "api" ? { authorization: `Bearer ${token}` } : {},
-      });
+      const load = (url: string, connections: number) =>
+        measure(url, next, {
+          connections,
+          duration: opts.duration,
+          warmup: opts.warmup,
+          headers: c.target === "hello" ? {} : { authorization: `Bearer ${token}` },
+        });
+      const m =
+        c.target === "api-pair" && servers.api2
+          ? combine(
+              await Promise.all([
+                load(servers.api.url, Math.ceil(opts.connections / 2)),
+                load(servers.api2.url, Math.floor(opts.connections / 2)),
+              ]),
+            )
+          : await load(servers[c.target === "hello" ? "hello" : "api"].url, opts.connections);
       if (m.non2xx || m.errors)
         log(`  ${c.name}: ${m.non2xx} non-2xx, ${m.errors} errors ${JSON.stringify(m.statusCodes)}`);
       runs.push({ repeat: r, case: c.name, ...m });
-      if (c.target === "api" && !(await settle(servers.api.url))) {
+      if (c.target !== "hello" && !(await settle(servers.api.url))) {
         log("the API is still working off that case's backlog: restarting it");
         await servers.api.stop();
         servers.api = await startApi();

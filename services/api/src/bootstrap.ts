@@ -123,7 +123,7 @@ export async function startServices(
   const { stalenessBoundMs } = config.cache;
   const freshness = new Freshness(stalenessBoundMs - 50);
   const shared = connectRedis(config.redis, logger);
-  const feed = new ChangeFeed(db.primary, freshness, metrics, logger, shared, {
+  const feed = new ChangeFeed(db.background, freshness, metrics, logger, shared, {
     intervalMs: Math.max(10, Math.floor(stalenessBoundMs / 5)),
     horizonSeconds:
       Math.max(config.cache.ttlHierarchyS, config.cache.ttlPermissionsS, config.cache.ttlQueryS) + 60,

@@ -37,6 +37,15 @@ const env = z.object({
   SLOW_QUERY_MS: withDefault(int(1, 600_000), 100),
   LOG_LEVEL: withDefault(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), "info"),
   SHUTDOWN_TIMEOUT_MS: withDefault(int(100, 60_000), 10_000),
+  // The standard OpenTelemetry variables that decide whether tracing starts; the SDK reads the rest
+  // (OTEL_BSP_*, OTEL_TRACES_SAMPLER, OTEL_EXPORTER_OTLP_HEADERS) itself.
+  OTEL_EXPORTER_OTLP_ENDPOINT: optional(z.url({ protocol: /^https?$/ })),
+  OTEL_SERVICE_NAME: withDefault(z.string(), "canopy"),
+  // The specification's boolean: "true" in any case disables, anything else does not.
+  OTEL_SDK_DISABLED: withDefault(
+    z.string().transform((s) => s.trim().toLowerCase() === "true"),
+    "false",
+  ),
 });
 
 /**
@@ -100,6 +109,11 @@ function toConfig(e: z.output<typeof env>) {
     },
     cursorSecret: e.CURSOR_SECRET,
     logLevel: e.LOG_LEVEL,
+    tracing: {
+      /** The OTLP/HTTP base URL; without it no SDK or exporter is loaded and spans are no-ops. */
+      endpoint: e.OTEL_SDK_DISABLED ? undefined : e.OTEL_EXPORTER_OTLP_ENDPOINT,
+      serviceName: e.OTEL_SERVICE_NAME,
+    },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }

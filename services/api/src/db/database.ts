@@ -21,6 +21,11 @@ export interface Executor {
 export interface Database {
   readonly kind: "postgres" | "pglite";
   readonly primary: Executor;
+  /**
+   * The primary, on a connection of its own: the change-log poll and replica probes must not
+   * queue behind request traffic, or the cache would go stale-unsafe exactly under load.
+   */
+  readonly background: Executor;
   /** Where a read goes: a replica known to reflect minRevision (or fresh within the bound), else the primary. */
   reader(minRevision?: bigint | string): Executor;
   /** Replicas out of rotation, for readyz. */
@@ -155,6 +160,8 @@ export function openPostgres(options: PostgresOptions, observe: QueryObserver): 
   const name = options.applicationName ?? "canopy";
   const pool = openPool(options.url, options.poolMax, name, 5_000);
   const primary = poolExecutor("primary", pool, observe);
+  const backgroundPool = openPool(options.url, 1, `${name}-background`, 5_000);
+  const background = poolExecutor("primary", backgroundPool, observe);
   const boundMs = options.stalenessBoundMs ?? 1_000;
   const replicas: ReplicaHandle[] = (options.replicaUrls ?? []).map((url) => {
     const replicaPool = openPool(url, options.poolMax, name, Math.min(1_000, boundMs));
@@ -173,6 +180,7 @@ export function openPostgres(options: PostgresOptions, observe: QueryObserver): 
     replicas.length > 0 && options.logger
       ? new ReplicaRouter(
           primary,
+          background,
           replicas,
           { boundMs: boundMs - 50, intervalMs: Math.max(10, Math.floor(boundMs / 5)) },
           options.logger,
@@ -184,6 +192,7 @@ export function openPostgres(options: PostgresOptions, observe: QueryObserver): 
   return {
     kind: "postgres",
     primary,
+    background,
     reader: (minRevision) =>
       router?.reader(minRevision === undefined ? undefined : BigInt(minRevision)) ?? primary,
     degraded: () => router?.degraded() ?? [],
@@ -212,7 +221,7 @@ export function openPostgres(options: PostgresOptions, observe: QueryObserver): 
     ],
     close: async () => {
       router?.stop();
-      await Promise.all([pool.end(), ...replicas.map((r) => r.close())]);
+      await Promise.all([pool.end(), backgroundPool.end(), ...replicas.map((r) => r.close())]);
     },
   };
 }
@@ -227,6 +236,7 @@ export async function openPglite(dataDir: string | undefined, observe: QueryObse
   return {
     kind: "pglite",
     primary,
+    background: primary,
     reader: () => primary,
     degraded: () => [],
     transaction: (fn) => db.transaction((tx) => fn(executor("primary", send(tx), observe))),

@@ -27,6 +27,8 @@ export class ReplicaRouter {
 
   constructor(
     private readonly primary: Executor,
+    /** The primary on a connection of its own, for probes. */
+    private readonly probeExecutor: Executor,
     private readonly replicas: readonly ReplicaHandle[],
     private readonly options: { boundMs: number; intervalMs: number },
     private readonly logger: Logger,
@@ -110,7 +112,7 @@ export class ReplicaRouter {
     const startedAt = performance.now();
     let primaryRevision: bigint;
     try {
-      const [row] = await this.primary.rows<{ revision: string }>(
+      const [row] = await this.probeExecutor.rows<{ revision: string }>(
         "replicas.primary_revision",
         sql`SELECT value::text AS revision FROM ${revisionCounter} WHERE id = 1`,
       );
