@@ -1,19 +1,10 @@
-import { createApp, createLogger, parseConfig, startServices } from "@canopy/api";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApp, type TestApp, testSecret } from "../support/app.ts";
-
-/** A second API instance over the same database, as another replica of the deployment would be. */
-async function secondInstance(databaseUrl: string) {
-  const parsed = parseConfig({ DATABASE_URL: databaseUrl, AUTH_JWT_SECRET: testSecret, LOG_LEVEL: "silent" });
-  if (!parsed.ok) throw new Error(parsed.problems.join("; "));
-  const started = await startServices(parsed.config, createLogger("silent"));
-  return { app: createApp(started.services), close: started.close };
-}
+import { startInstance, startTestApp, type TestApp } from "../support/app.ts";
 
 describe("revisions, consistency and concurrency on postgres", () => {
   let api: TestApp;
-  let other: Awaited<ReturnType<typeof secondInstance>>;
+  let other: Awaited<ReturnType<typeof startInstance>>;
   let sql: pg.Pool;
   const otherGet = (path: string, headers: Record<string, string> = {}) =>
     other.app.request(path, { headers: { authorization: `Bearer ${api.tokens.admin}`, ...headers } });
@@ -26,7 +17,8 @@ describe("revisions, consistency and concurrency on postgres", () => {
 
   beforeAll(async () => {
     api = await startTestApp("postgres");
-    other = await secondInstance(api.databaseUrl as string);
+    // A second API instance over the same database, as another replica of the deployment would be.
+    other = await startInstance({ DATABASE_URL: api.databaseUrl as string });
     sql = new pg.Pool({ connectionString: api.databaseUrl });
   });
   afterAll(async () => {
