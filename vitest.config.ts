@@ -2,7 +2,13 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["services/**/*.test.ts", "tests/**/*.test.ts"],
+    include: [
+      "services/**/*.test.ts",
+      "tests/**/*.test.ts",
+      "operator/src/**/*.test.ts",
+      "charts/tests/**/*.test.ts",
+      "dashboards/src/**/*.test.ts",
+    ],
     globalSetup: ["tests/support/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -110,6 +110,28 @@ describe("the cache across two instances sharing Postgres and Redis", () => {
     expect(await requestStatements(b, () => other.check(b))).toBe(0);
   });
 
+  it("cached list pages: warm ones run no statement, unrelated writes keep them, related writes show within the bound", async () => {
+    const { root, user } = await granted("admin");
+    const visible = (api: Instance) =>
+      api.get(`/v1/users/${user}/visible-users`).then((r) => r.body.items.map((x: { id: string }) => x.id));
+    const principals = (api: Instance) =>
+      api
+        .get(`/v1/structures/${root}/principals`)
+        .then((r) => r.body.items.map((x: { user: { name: string } }) => x.user.name));
+    expect(await visible(b)).toEqual([user]);
+    expect(await principals(b)).toEqual(["C"]);
+    expect(await requestStatements(b, () => visible(b))).toBe(0);
+    await granted(); // elsewhere in the tree
+    await within(bound, async () => (await requestStatements(b, () => visible(b))) === 0);
+    // A newcomer inside the granted subtree, and a rename of a listed user.
+    const newcomer = (
+      await a.post("/v1/users", { email: `new${n}@cache.test`, name: "N", structureId: root })
+    ).body.id;
+    await a.patch(`/v1/users/${user}`, { name: "Renamed" });
+    await within(bound, async () => (await visible(b)).includes(newcomer));
+    await within(bound, async () => (await principals(b)).includes("Renamed"));
+  });
+
   it("entries written by another instance are served from Redis", async () => {
     const { check } = await granted();
     await check(a);

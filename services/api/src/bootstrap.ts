@@ -5,6 +5,7 @@ import { createTokenVerifier, type TokenVerifier } from "./auth/tokens.ts";
 import { ChangeFeed } from "./cache/change-feed.ts";
 import { CheckCache } from "./cache/check-cache.ts";
 import { Freshness } from "./cache/freshness.ts";
+import { PageCache } from "./cache/page-cache.ts";
 import { connectRedis } from "./cache/redis.ts";
 import type { Config } from "./config.ts";
 import { type Database, openPglite, openPostgres, type QueryObserver } from "./db/database.ts";
@@ -14,17 +15,24 @@ import { seedDemo } from "./db/seed-demo.ts";
 import { createCursors } from "./domain/cursor.ts";
 import type { Logger } from "./observability/logger.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
+import { activeTraceId } from "./observability/tracing.ts";
 import type { Services } from "./services.ts";
 
 export class StartupError extends Error {}
 
-/** Times every statement and flags slow ones by name, never with their parameters. */
+/**
+ * Times every statement and flags slow ones by name, never with their parameters. The trace id
+ * ties a slow statement to its request's log lines and spans (when an SDK propagates context).
+ */
 function queryObserver(metrics: Metrics, logger: Logger, slowMs: number): QueryObserver {
   return (query, target, seconds) => {
     metrics.dbDuration.observe({ query, target }, seconds);
     if (seconds * 1000 >= slowMs) {
       metrics.dbSlow.inc({ query, target });
-      logger.warn({ query, target, durationMs: Math.round(seconds * 1000) }, "slow query");
+      logger.warn(
+        { query, target, durationMs: Math.round(seconds * 1000), traceId: activeTraceId() },
+        "slow query",
+      );
     }
   };
 }
@@ -149,6 +157,10 @@ export async function startServices(
     services: {
       db: database,
       checks,
+      pages: new PageCache(freshness, shared, metrics, {
+        ttlS: config.cache.ttlQueryS,
+        l1MaxEntries: 50_000,
+      }),
       degraded: () => [...(shared && !shared.healthy() ? ["redis"] : []), ...database.degraded()],
       cursors: createCursors(cursorSecret(config, jwtSecret)),
       verifyToken,

@@ -3,6 +3,7 @@ import { createApp } from "./app.ts";
 import { StartupError, startServices } from "./bootstrap.ts";
 import { parseConfig } from "./config.ts";
 import { createLogger } from "./observability/logger.ts";
+import { startTracing } from "./observability/tracing.ts";
 
 const parsed = parseConfig(process.env);
 if (!parsed.ok) {
@@ -11,6 +12,9 @@ if (!parsed.ok) {
 }
 const { config } = parsed;
 const logger = createLogger(config.logLevel);
+// Registered before the server listens, so every request is traced from the first.
+const tracing = await startTracing(config, logger);
+if (config.tracing.endpoint) logger.info({ otlp: new URL(config.tracing.endpoint).host }, "exporting traces");
 
 const started = await startServices(config, logger).catch((err: unknown) => {
   if (err instanceof StartupError) {
@@ -48,6 +52,15 @@ async function shutdown(signal: string) {
   started.services.accepting = () => false;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await started.close();
+  // Spans still buffered go out now; an unreachable collector must not hold up the exit for long.
+  if (tracing) {
+    await Promise.race([
+      tracing
+        .shutdown()
+        .catch((err: unknown) => logger.warn({ err: (err as Error).message }, "trace flush failed")),
+      new Promise((resolve) => setTimeout(resolve, 2_000).unref()),
+    ]);
+  }
   logger.info("stopped");
   process.exit(0);
 }

@@ -1,5 +1,6 @@
 import type { TokenVerifier } from "./auth/tokens.ts";
 import type { CheckCache } from "./cache/check-cache.ts";
+import type { PageCache } from "./cache/page-cache.ts";
 import type { Database } from "./db/database.ts";
 import type { Cursors } from "./domain/cursor.ts";
 import type { Logger } from "./observability/logger.ts";
@@ -14,6 +15,8 @@ export type Services = {
   metrics: Metrics;
   /** Checks, answered from the hierarchy and permission caches. */
   checks: CheckCache;
+  /** Pages of the costly lists (visible users, user structures, principals). */
+  pages: PageCache;
   /** Dependencies that are down but not needed to serve (Redis, a replica), for readyz. */
   degraded: () => string[];
   /** False once shutdown has begun: readyz turns 503 so load balancers stop sending traffic. */

@@ -1,5 +1,7 @@
+import type { Span } from "@opentelemetry/api";
 import { Cluster, Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "../observability/logger.ts";
+import { childSpan, failSpan } from "../observability/tracing.ts";
 
 /** Nothing on the request path waits longer than this for Redis. */
 export const redisTimeoutMs = 250;
@@ -20,6 +22,13 @@ export interface SharedCache {
 }
 
 type Client = Redis | Cluster;
+
+/** A span per call of a request: the command, never the keys or values. */
+function redisSpan(operation: string): Span | undefined {
+  const span = childSpan(`redis ${operation}`);
+  if (span?.isRecording()) span.setAttributes({ "db.system": "redis", "db.operation.name": operation });
+  return span;
+}
 
 export function connectRedis(
   options: { url?: string | undefined; clusterNodes?: string[] | undefined },
@@ -73,24 +82,51 @@ export function connectRedis(
   }, 1_000);
   probe.unref();
 
+  // Fire-and-forget calls end their span when Redis answers, after the caller has moved on.
+  const settle = (span: Span | undefined, sent: Promise<unknown>) => {
+    if (span === undefined) {
+      sent.catch(trip);
+      return;
+    }
+    sent.then(
+      () => span.end(),
+      (err: unknown) => {
+        failSpan(span, err);
+        span.end();
+        trip(err);
+      },
+    );
+  };
+
   let subscriber: Client | undefined;
   return {
     async get(keys) {
       if (!usable() || keys.length === 0) return keys.map(() => null);
+      const span = redisSpan("GET");
       try {
-        return await Promise.all(keys.map((k) => client.get(k)));
+        const values = await Promise.all(keys.map((k) => client.get(k)));
+        if (span?.isRecording()) {
+          span.setAttributes({
+            "db.operation.batch.size": keys.length,
+            "canopy.hits": values.filter((v) => v !== null).length,
+          });
+        }
+        return values;
       } catch (err) {
+        failSpan(span, err);
         trip(err);
         return keys.map(() => null);
+      } finally {
+        span?.end();
       }
     },
     set(key, value, ttlSeconds) {
       if (!usable()) return;
-      client.set(key, value, "EX", ttlSeconds).catch(trip);
+      settle(redisSpan("SET"), client.set(key, value, "EX", ttlSeconds));
     },
     publish(message) {
       if (!usable()) return;
-      client.publish(channel, message).catch(trip);
+      settle(redisSpan("PUBLISH"), client.publish(channel, message));
     },
     subscribe(onMessage) {
       // A connection of its own, which queues its SUBSCRIBE until Redis is reachable.

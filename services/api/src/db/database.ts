@@ -8,6 +8,7 @@ import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import pg from "pg";
 import type { Logger } from "../observability/logger.ts";
 import type { PoolStats } from "../observability/metrics.ts";
+import { childSpan, failSpan } from "../observability/tracing.ts";
 import { type ReplicaHandle, ReplicaRouter } from "./replicas.ts";
 
 export type Target = "primary" | "replica";
@@ -70,14 +71,32 @@ function executor(target: Target, send: Send, observe: QueryObserver): Executor 
     target,
     async rows<T>(name: string, query: SQL) {
       const { text, values } = compile(name, query);
-      let started = performance.now();
+      // A span per statement of a request: its fixed name and target, never its parameters.
+      const span = childSpan(name);
+      if (span?.isRecording()) {
+        span.setAttributes({
+          "db.system": "postgresql",
+          "db.operation.name": name,
+          "canopy.query": name,
+          "canopy.target": target,
+        });
+      }
+      const called = performance.now();
+      let started = called;
       try {
         return (
           await send(name, text, values, () => {
             started = performance.now();
           })
         ).rows as T[];
+      } catch (err) {
+        failSpan(span, err);
+        throw err;
       } finally {
+        // The span includes the wait for a connection (the duration metric does not): say how long.
+        if (span?.isRecording())
+          span.setAttribute("canopy.pool_wait_ms", Math.round((started - called) * 100) / 100);
+        span?.end();
         observe(name, target, (performance.now() - started) / 1000);
       }
     },

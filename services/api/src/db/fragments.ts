@@ -53,15 +53,27 @@ export const inSubtree = (inner: SQL | AnyPgColumn, root: SQL | AnyPgColumn) =>
  * the subject of the request exists, and the rows. The inner query selects `"__key"`, the
  * keyset key of each row; an empty answer is one row with a null key.
  */
-export const envelope = (exists: SQL, rows: SQL) =>
-  sql`SELECT r.value::text AS "__revision", (${exists}) AS "__found", x.*
+export const envelope = (exists: SQL, rows: SQL, dependencies: SQL = sql`NULL::text[]`) =>
+  sql`SELECT r.value::text AS "__revision", (${exists}) AS "__found", (${dependencies}) AS "__deps", x.*
       FROM ${revisionCounter} r LEFT JOIN LATERAL (${rows}) x ON true
       WHERE r.id = 1
       ORDER BY x."__key"`;
 
-export type Enveloped<T> = T & { __revision: string; __found: boolean; __key: string | number | null };
+export type Enveloped<T> = T & {
+  __revision: string;
+  __found: boolean;
+  __deps: string[] | null;
+  __key: string | number | null;
+};
 
-export type Page<T> = { items: T[]; nextKey: string | null; revision: string; found: boolean };
+/** `dependencies`: the cache keys the answer depends on, read in the same snapshot, when the query names them. */
+export type Page<T> = {
+  items: T[];
+  nextKey: string | null;
+  revision: string;
+  found: boolean;
+  dependencies?: string[] | undefined;
+};
 
 /**
  * Splits an enveloped answer fetched with `limit + 1` rows into a page: the extra row only
@@ -79,11 +91,12 @@ export function toPage<T>(rows: Enveloped<T>[], limit: number, minRevision: stri
     nextKey: present.length > limit && last ? String(last.__key) : null,
     revision: first.__revision,
     found: first.__found,
+    dependencies: first.__deps ?? undefined,
   };
 }
 
 function strip<T>(row: Enveloped<T>): T {
-  const { __revision, __found, __key, ...item } = row;
+  const { __revision, __found, __deps, __key, ...item } = row;
   return item as T;
 }
 

@@ -1,5 +1,7 @@
+import { context, type Span, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
+import { extractContext, serverSpan, traceIdOf, tracer } from "../observability/tracing.ts";
 import type { AppEnv } from "../services.ts";
 
 /** The route pattern, never the raw path: label values stay bounded. */
@@ -9,17 +11,31 @@ export function routeLabel(c: Parameters<MiddlewareHandler>[0]): string {
 }
 
 /**
- * One wide log line and the HTTP metrics per request. Writes, errors and slow requests log
- * at info; every other request at debug, so production logs stay quiet under read load.
+ * One wide log line, the HTTP metrics and a server span per request. Writes, errors and slow
+ * requests log at info; every other request at debug, so production logs stay quiet under read
+ * load. Every line of the request carries its request id and, when it has one, its trace id.
  */
 export function observe(slowMs: number): MiddlewareHandler<AppEnv> {
   return async function observe(c, next) {
     const started = performance.now();
     const { logger, metrics } = c.var.services;
-    c.set("logger", logger.child({ requestId: c.var.requestId }));
-    await next();
+    // The caller's traceparent, if any, is the parent; without an SDK the span only carries its ids.
+    const parent = extractContext(c.req.raw.headers);
+    const span = tracer.startSpan(c.req.method, serverSpan, parent);
+    const traceId = traceIdOf(span);
+    c.set("logger", logger.child({ requestId: c.var.requestId, traceId }));
+    let route = "unmatched";
+    try {
+      // Statements and Redis calls nest under the span; a span in no trace needs no context.
+      await (traceId === undefined ? next() : context.with(trace.setSpan(parent, span), next));
+    } finally {
+      // The route pattern is known only once routing is done.
+      route = routeLabel(c);
+      if (span.isRecording()) endRequestSpan(span, c.req.method, route, c.res.status, c.var.requestId);
+      span.end();
+    }
     const seconds = (performance.now() - started) / 1000;
-    const labels = { method: c.req.method, route: routeLabel(c), status: String(c.res.status) };
+    const labels = { method: c.req.method, route, status: String(c.res.status) };
     metrics.httpDuration.observe(labels, seconds);
     metrics.httpRequests.inc(labels);
     const write = c.req.method !== "GET" && c.req.method !== "HEAD" && c.req.path !== "/v1/check/batch";
@@ -39,4 +55,16 @@ export function observe(slowMs: number): MiddlewareHandler<AppEnv> {
       "request",
     );
   };
+}
+
+function endRequestSpan(span: Span, method: string, route: string, status: number, requestId: string) {
+  const matched = route !== "unmatched";
+  span.updateName(matched ? `${method} ${route}` : method);
+  span.setAttributes({
+    "http.request.method": method,
+    ...(matched ? { "http.route": route } : {}),
+    "http.response.status_code": status,
+    "canopy.request_id": requestId,
+  });
+  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
 }

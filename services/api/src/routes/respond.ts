@@ -69,6 +69,10 @@ export function minRevisionOf(input: ReadInput): string | undefined {
 export const readerFor = (c: Context<AppEnv>, input: ReadInput) =>
   c.var.services.db.reader(minRevisionOf(input));
 
+/** The query-cache key of a page: the route, its path id and filters, where it resumes and its size. */
+export const pageKey = (binding: CursorBinding, page: PageRequest) =>
+  JSON.stringify([binding.route, binding.params ?? {}, page.after, page.limit]);
+
 /** Resumes where the cursor points, refusing cursors issued for another route or filters. */
 export function pageRequest(
   c: Context<AppEnv>,

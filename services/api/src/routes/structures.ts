@@ -15,6 +15,7 @@ import {
   jsonBody,
   jsonResponse,
   minRevisionOf,
+  pageKey,
   pageRequest,
   readerFor,
   sendDeleted,
@@ -221,11 +222,10 @@ export const structureRoutes = new OpenAPIHono<AppEnv>()
       const input = { query: c.req.valid("query"), header: c.req.valid("header") };
       const { action } = input.query;
       const binding = { route: `${route}/principals`, params: { id, action } };
-      const page = await listPrincipals(
-        readerFor(c, input),
-        parseId(id),
-        action,
-        pageRequest(c, binding, input),
+      const request = pageRequest(c, binding, input);
+      const { db, pages } = c.var.services;
+      const page = await pages.read(pageKey(binding, request), request.minRevision, (min) =>
+        listPrincipals(db.reader(min), parseId(id), action, request),
       );
       return sendPage(c, binding, page, ["structure", id]);
     },

@@ -8,6 +8,7 @@ import {
   jsonBody,
   jsonResponse,
   minRevisionOf,
+  pageKey,
   pageRequest,
   readerFor,
   sendDeleted,
@@ -129,11 +130,10 @@ export const userRoutes = new OpenAPIHono<AppEnv>()
       const { id } = c.req.valid("param");
       const input = { query: c.req.valid("query"), header: c.req.valid("header") };
       const binding = { route: `${route}/structures`, params: { id, action: input.query.action } };
-      const page = await listUserStructures(
-        readerFor(c, input),
-        parseId(id),
-        input.query.action,
-        pageRequest(c, binding, input),
+      const request = pageRequest(c, binding, input);
+      const { db, pages } = c.var.services;
+      const page = await pages.read(pageKey(binding, request), request.minRevision, (min) =>
+        listUserStructures(db.reader(min), parseId(id), input.query.action, request),
       );
       return sendPage(c, binding, page, ["user", id]);
     },
@@ -151,11 +151,10 @@ export const userRoutes = new OpenAPIHono<AppEnv>()
       const { id } = c.req.valid("param");
       const input = { query: c.req.valid("query"), header: c.req.valid("header") };
       const binding = { route: `${route}/visible-users`, params: { id, action: input.query.action } };
-      const page = await listVisibleUsers(
-        readerFor(c, input),
-        parseId(id),
-        input.query.action,
-        pageRequest(c, binding, input),
+      const request = pageRequest(c, binding, input);
+      const { db, pages } = c.var.services;
+      const page = await pages.read(pageKey(binding, request), request.minRevision, (min) =>
+        listVisibleUsers(db.reader(min), parseId(id), input.query.action, request),
       );
       return sendPage(c, binding, page, ["user", id]);
     },

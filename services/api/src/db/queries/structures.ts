@@ -156,9 +156,14 @@ export async function listPrincipals(db: Executor, id: string | null, action: Ac
           ) e JOIN ${U} ON ${u.id} = e.user_id
           WHERE e.role >= ${roleFor(action)}::role
           ORDER BY e.user_id LIMIT ${fetchLimit(page)}`,
+      // The structure's place in the tree and the grants on its chain; the listed users come below.
+      sql`ARRAY['s:' || ${id}::text] || ARRAY(
+            SELECT k || x FROM ${S}, unnest(${chainOf(s.path)}) x, unnest(ARRAY['s:', 'g:']) k
+            WHERE ${s.id} = ${id})`,
     ),
     page,
   );
   const items: Principal[] = answer.items.map(({ role, grantedAt, ...user }) => ({ user, role, grantedAt }));
-  return { ...answer, items };
+  const dependencies = answer.dependencies && [...answer.dependencies, ...items.map((x) => `u:${x.user.id}`)];
+  return { ...answer, items, dependencies };
 }

@@ -43,6 +43,15 @@ const grantedSubtrees = (userId: string | null, action: Action) => sql`
   SELECT g.path FROM g
   WHERE NOT EXISTS (SELECT 1 FROM g o WHERE o.path <> g.path AND ${inSubtree(sql`g.path`, sql`o.path`)})`;
 
+/**
+ * What a page about the user's reach depends on: the user's grants, and the contents of the
+ * subtree of every grant high enough to count (cache keys of src/cache/dependencies.ts).
+ */
+const reachDependencies = (userId: string | null, action: Action) =>
+  sql`ARRAY['u:' || ${userId}::text] || ARRAY(
+        SELECT 't:' || ${p.structureId}::text FROM ${P}
+        WHERE ${p.userId} = ${userId} AND ${p.role} >= ${roleFor(action)}::role)`;
+
 /** Structures on which the user's effective role meets the action. */
 export function listUserStructures(db: Executor, id: string | null, action: Action, page: PageRequest) {
   return readPage<Structure>(
@@ -54,6 +63,7 @@ export function listUserStructures(db: Executor, id: string | null, action: Acti
         after: afterKey(page),
         limit: page.limit,
       }),
+      reachDependencies(id, action),
     ),
     page,
   );
@@ -70,6 +80,7 @@ export function listVisibleUsers(db: Executor, id: string | null, action: Action
         after: afterKey(page),
         limit: page.limit,
       }),
+      reachDependencies(id, action),
     ),
     page,
   );

@@ -1,0 +1,130 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Ajv, type ValidateFunction } from "ajv";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { dashboards } from "./dashboards/index.ts";
+import { dashboardsConfigMap, prometheusRule } from "./kubernetes.ts";
+import { packageRoot } from "./paths.ts";
+
+const crds = join(packageRoot, "../../shared/crds");
+type Json = Record<string, unknown>;
+
+/**
+ * As strict as `kubectl apply --validate=strict`: an object schema that lists its properties
+ * refuses others, so a misspelt field fails here instead of being pruned by the API server.
+ */
+function strict(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(strict);
+  if (schema === null || typeof schema !== "object") return schema;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(schema)) {
+    out[k] =
+      (k === "properties" || k === "definitions") && v && typeof v === "object"
+        ? Object.fromEntries(Object.entries(v).map(([name, s]) => [name, strict(s)]))
+        : strict(v);
+  }
+  if (out.properties !== undefined && out.additionalProperties === undefined)
+    out.additionalProperties = false;
+  return out;
+}
+
+/** CRD patterns are Go regular expressions; the only Go-only syntax they use is a leading (?i). */
+const goRegExp = Object.assign(
+  (pattern: string, flags: string) => {
+    const insensitive = /^\^?\(\?i\)/.test(pattern);
+    return insensitive ? new RegExp(pattern.replace("(?i)", ""), `${flags}i`) : new RegExp(pattern, flags);
+  },
+  { code: "goRegExp" },
+);
+
+function ajv() {
+  const a = new Ajv({ strict: false, allErrors: true, validateSchema: false, code: { regExp: goRegExp } });
+  for (const f of ["int32", "int64", "byte", "date-time", "int-or-string"]) a.addFormat(f, true);
+  return a;
+}
+
+function prometheusRuleSchema(): ValidateFunction {
+  const crd = parse(readFileSync(join(crds, "monitoring.coreos.com_prometheusrules.yaml"), "utf8"));
+  const version = crd.spec.versions.find((v: Json) => v.name === "v1");
+  return ajv().compile(strict(version.schema.openAPIV3Schema) as Json);
+}
+
+function configMapSchema(): ValidateFunction {
+  const swagger = JSON.parse(readFileSync(join(crds, "k8s/kubernetes-v1.36-swagger.enums.json"), "utf8"));
+  return ajv().compile({
+    $ref: "#/definitions/io.k8s.api.core.v1.ConfigMap",
+    definitions: strict(swagger.definitions),
+  });
+}
+
+const committed = (file: string) => readFileSync(join(packageRoot, "generated", file), "utf8");
+
+describe("the PrometheusRule", () => {
+  const validate = prometheusRuleSchema();
+
+  it("committed in generated/ is valid against the Prometheus Operator's CRD schema", () => {
+    const object = parse(committed("prometheusrule.yaml"));
+    expect(validate(object), JSON.stringify(validate.errors, null, 2)).toBe(true);
+    expect(object).toMatchObject({ apiVersion: "monitoring.coreos.com/v1", kind: "PrometheusRule" });
+  });
+
+  it("carries exactly the groups of the plain rule file", () => {
+    const rulesFile = parse(readFileSync(join(packageRoot, "rules/canopy.rules.yaml"), "utf8"));
+    expect(parse(committed("prometheusrule.yaml")).spec.groups).toEqual(rulesFile.groups);
+  });
+
+  it("takes the namespace, name and labels a chart or the operator gives it, and stays valid", () => {
+    const object = prometheusRule({
+      name: "prod-canopy",
+      namespace: "prod",
+      labels: { release: "kube-prometheus-stack" },
+    });
+    expect(object.metadata).toMatchObject({
+      name: "prod-canopy",
+      namespace: "prod",
+      labels: { release: "kube-prometheus-stack", "app.kubernetes.io/name": "canopy" },
+    });
+    expect(validate(object), JSON.stringify(validate.errors, null, 2)).toBe(true);
+  });
+
+  it("is checked strictly: a misspelt field fails instead of being pruned", () => {
+    const object = structuredClone(prometheusRule()) as unknown as { spec: { groups: Json[] } };
+    const [first] = object.spec.groups;
+    if (first) first.intervall = "1m";
+    expect(validate(object)).toBe(false);
+  });
+
+  it("leaves the namespace to `kubectl apply -n` when none is given", () => {
+    expect(prometheusRule().metadata).not.toHaveProperty("namespace");
+  });
+});
+
+describe("the dashboards ConfigMap", () => {
+  const validate = configMapSchema();
+  const object = parse(committed("dashboards-configmap.yaml"));
+
+  it("committed in generated/ is a valid ConfigMap for the Grafana sidecar", () => {
+    expect(validate(object), JSON.stringify(validate.errors, null, 2)).toBe(true);
+    expect(object.metadata.labels.grafana_dashboard).toBe("1");
+  });
+
+  it("holds every dashboard byte for byte as committed in generated/", () => {
+    const files = dashboards().map((d) => d.file);
+    expect(Object.keys(object.data).sort()).toEqual([...files].sort());
+    for (const f of files) expect(object.data[f]).toBe(committed(f));
+  });
+
+  it("fits under the 256 KiB annotation limit of a client-side `kubectl apply`", () => {
+    expect(Buffer.byteLength(JSON.stringify(object))).toBeLessThan(256 * 1024);
+  });
+
+  it("takes a namespace and labels, and keeps the sidecar label", () => {
+    const custom = dashboardsConfigMap({ namespace: "monitoring", labels: { team: "platform" } });
+    expect(custom.metadata).toMatchObject({
+      namespace: "monitoring",
+      labels: { team: "platform", grafana_dashboard: "1" },
+    });
+    expect(validate(custom), JSON.stringify(validate.errors, null, 2)).toBe(true);
+  });
+});
