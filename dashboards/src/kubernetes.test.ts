@@ -3,11 +3,12 @@ import { join } from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { findSharedCrds } from "../../tests/support/shared-crds.ts";
 import { dashboards } from "./dashboards/index.ts";
 import { dashboardsConfigMap, prometheusRule } from "./kubernetes.ts";
 import { packageRoot } from "./paths.ts";
 
-const crds = join(packageRoot, "../../shared/crds");
+const crds = findSharedCrds(join(packageRoot, "../.."));
 type Json = Record<string, unknown>;
 
 /**

@@ -180,6 +180,11 @@ describe.skipIf(!binary)("dashboards and alerts against a real Prometheus", () =
       targets: servers.map((s) => new URL(s.url).host),
       ruleFiles: [rulesFile],
     });
+    // Both targets scraped once before any traffic, so every counter's rate sees the load.
+    await until(
+      "a first scrape of both targets",
+      async () => (await scalar(`count(up{job="${job}"} == 1)`)) === 2,
+    );
     const sent = await load(token);
 
     // Wait on conditions, not on time: both targets scraped after the load ended, then once

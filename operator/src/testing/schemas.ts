@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
 import { parse } from "yaml";
+import { findSharedCrds } from "../../../tests/support/shared-crds.ts";
 import { repoRoot } from "./helm.ts";
 
 /**
@@ -13,7 +14,7 @@ import { repoRoot } from "./helm.ts";
  * its properties refuses any other property, so a misspelt field fails here rather than being
  * silently dropped by the API server.
  */
-export const sharedCrds = join(repoRoot, "../shared/crds");
+export const sharedCrds = findSharedCrds(repoRoot);
 const ownCrds = join(repoRoot, "charts/canopy-operator/crds");
 
 type Json = Record<string, unknown>;

@@ -125,8 +125,10 @@ function openPool(url: string, max: number, applicationName: string, timeoutMs: 
     connectionTimeoutMillis: timeoutMs,
     idleTimeoutMillis: 30_000,
   });
-  // Errors of idle clients (a restarted server) must not crash the process; the next query reconnects.
+  // A connection that drops (a restarted server) must not crash the process: idle clients report
+  // it on the pool, busy ones on themselves after failing their query; the next query reconnects.
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
 }
 
