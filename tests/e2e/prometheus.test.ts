@@ -1,7 +1,7 @@
+import { migrationsFolder, openPostgres } from "@canopy/api";
 import { dashboards, isAlert, type PanelSpec, panelQueries, ruleGroups } from "@canopy/dashboards";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testSecret } from "../support/app.ts";
-import { createTestDatabase } from "../support/database.ts";
 import { type Running, runCli, startServer } from "../support/process.ts";
 import {
   findPrometheus,
@@ -11,6 +11,7 @@ import {
   startPrometheus,
   substituteGrafanaVariables,
 } from "../support/prometheus.ts";
+import { startPrimaryWithReplica } from "../support/replica.ts";
 
 /**
  * Every PromQL expression of every dashboard panel and every rule, evaluated by a real
@@ -169,9 +170,18 @@ const scalar = async (expr: string) => Number((await query(expr))[0]?.value[1] ?
 
 describe.skipIf(!binary)("dashboards and alerts against a real Prometheus", () => {
   beforeAll(async () => {
-    const db = await createTestDatabase();
-    drop = db.drop;
-    const env = { DATABASE_URL: db.url, AUTH_JWT_SECRET: testSecret, SLOW_QUERY_MS: "1" };
+    // A primary with a streaming replica, so the replica panels and alerts have series too.
+    const pair = await startPrimaryWithReplica();
+    drop = pair.stop;
+    const migrator = openPostgres({ url: pair.primaryUrl, poolMax: 1 }, () => {});
+    await migrator.migrate(migrationsFolder);
+    await migrator.close();
+    const env = {
+      DATABASE_URL: pair.primaryUrl,
+      DATABASE_REPLICA_URLS: pair.replicaUrl,
+      AUTH_JWT_SECRET: testSecret,
+      SLOW_QUERY_MS: "1",
+    };
     const token = (await runCli(["token"], env)).output.trim();
     servers.push(...(await Promise.all([startServer(env), startServer(env)])));
     prometheus = await startPrometheus({
@@ -217,6 +227,10 @@ describe.skipIf(!binary)("dashboards and alerts against a real Prometheus", () =
     running.cache = (await query(`canopy_cache_requests_total{job="${job}"}`)).length > 0;
     running.replica = (await query(`canopy_replica_lag_seconds{job="${job}"}`)).length > 0;
   }, 90_000);
+
+  it("runs every part the panels report on: the caches and a replica", () => {
+    expect(running).toEqual({ cache: true, replica: true });
+  });
 
   afterAll(async () => {
     await prometheus?.stop();
