@@ -343,7 +343,12 @@ describe("tracing through OpenTelemetry", () => {
 
   it("without OTEL_EXPORTER_OTLP_ENDPOINT no SDK or exporter is loaded, yet an incoming traceparent names the request's log lines", async () => {
     const server = track(
-      await startServer({ ...env, LOG_LEVEL: "debug", NODE_OPTIONS: moduleProbe(probeDir) }),
+      await startServer({
+        ...env,
+        LOG_LEVEL: "debug",
+        SLOW_QUERY_MS: "1",
+        NODE_OPTIONS: moduleProbe(probeDir),
+      }),
     );
     const t = newTrace();
     const res = await call(server, "GET", "/v1/structures?limit=1", { traceparent: traceparent(t) });
@@ -353,6 +358,31 @@ describe("tracing through OpenTelemetry", () => {
     for (const line of logLines(server).filter((l) => l.requestId === requestId)) {
       expect(line.traceId).toBe(t.traceId);
     }
+    // A slow statement of a request names the request and its trace, with no SDK tracking spans.
+    const blocker = new pg.Client({ connectionString: database.url });
+    await blocker.connect();
+    await blocker.query("BEGIN");
+    await blocker.query("SELECT value FROM canopy_revision FOR UPDATE");
+    const slowTrace = newTrace();
+    const write = call(
+      server,
+      "POST",
+      "/v1/structures",
+      { traceparent: traceparent(slowTrace) },
+      { name: "slow" },
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    await blocker.query("COMMIT");
+    await blocker.end();
+    const written = await write;
+    expect(written.status).toBe(201);
+    const writeId = written.headers.get("x-request-id");
+    await within(5_000, async () =>
+      logLines(server).some((l) => l.msg === "slow query" && l.requestId === writeId),
+    );
+    const slowLines = logLines(server).filter((l) => l.msg === "slow query" && l.requestId === writeId);
+    expect(slowLines.map((l) => l.query)).toContain("revision.commit");
+    for (const line of slowLines) expect(line.traceId).toBe(slowTrace.traceId);
     // A request without one has no trace id at all.
     const plain = await call(server, "GET", "/v1/structures?limit=1", {});
     await within(5_000, async () =>

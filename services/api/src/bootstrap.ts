@@ -15,6 +15,7 @@ import { seedDemo } from "./db/seed-demo.ts";
 import { createCursors } from "./domain/cursor.ts";
 import type { Logger } from "./observability/logger.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
+import { currentRequest } from "./observability/request-context.ts";
 import { activeTraceId } from "./observability/tracing.ts";
 import type { Services } from "./services.ts";
 
@@ -30,7 +31,13 @@ function queryObserver(metrics: Metrics, logger: Logger, slowMs: number): QueryO
     if (seconds * 1000 >= slowMs) {
       metrics.dbSlow.inc({ query, target });
       logger.warn(
-        { query, target, durationMs: Math.round(seconds * 1000), traceId: activeTraceId() },
+        {
+          query,
+          target,
+          durationMs: Math.round(seconds * 1000),
+          requestId: currentRequest()?.requestId,
+          traceId: activeTraceId() ?? currentRequest()?.traceId,
+        },
         "slow query",
       );
     }

@@ -1,6 +1,7 @@
 import { context, type Span, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
+import { withRequest } from "../observability/request-context.ts";
 import { extractContext, serverSpan, traceIdOf, tracer } from "../observability/tracing.ts";
 import type { AppEnv } from "../services.ts";
 
@@ -27,7 +28,9 @@ export function observe(slowMs: number): MiddlewareHandler<AppEnv> {
     let route = "unmatched";
     try {
       // Statements and Redis calls nest under the span; a span in no trace needs no context.
-      await (traceId === undefined ? next() : context.with(trace.setSpan(parent, span), next));
+      await withRequest({ requestId: c.var.requestId, traceId }, () =>
+        traceId === undefined ? next() : context.with(trace.setSpan(parent, span), next),
+      );
     } finally {
       // The route pattern is known only once routing is done.
       route = routeLabel(c);
