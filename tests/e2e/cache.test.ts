@@ -16,25 +16,33 @@ async function requestStatements(api: Instance, action: () => Promise<unknown>) 
   return total(await statementCounts(api.services)) - before;
 }
 
+/** Two API instances sharing a database of their own and a Redis of the test's own, for one describe block. */
+function twoInstances() {
+  const setup = {} as { a: Instance; b: Instance; redis: RedisServer; env: Record<string, string> };
+  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    setup.redis = await startRedis();
+    setup.env = { DATABASE_URL: database.url, REDIS_URL: setup.redis.url, STALENESS_BOUND_MS: String(bound) };
+    setup.a = await startInstance(setup.env);
+    setup.b = await startInstance(setup.env);
+  });
+  afterAll(async () => {
+    await setup.a?.close();
+    await setup.b?.close();
+    await setup.redis?.stop();
+    await database?.drop();
+  });
+  return setup;
+}
+
 describe("the cache across two instances sharing Postgres and Redis", () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let redis: RedisServer;
+  const setup = twoInstances();
   let a: Instance;
   let b: Instance;
   let n = 0;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    redis = await startRedis();
-    const env = { DATABASE_URL: database.url, REDIS_URL: redis.url, STALENESS_BOUND_MS: String(bound) };
-    a = await startInstance(env);
-    b = await startInstance(env);
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await redis?.stop();
-    await database?.drop();
+  beforeAll(() => {
+    ({ a, b } = setup);
   });
 
   /** A user holding a grant on a fresh structure, and the check that reads it. */
@@ -146,24 +154,12 @@ describe("the cache across two instances sharing Postgres and Redis", () => {
 });
 
 describe("Redis faults", () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let redis: RedisServer;
+  const setup = twoInstances();
   let a: Instance;
   let b: Instance;
-  let env: Record<string, string>;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    redis = await startRedis();
-    env = { DATABASE_URL: database.url, REDIS_URL: redis.url, STALENESS_BOUND_MS: String(bound) };
-    a = await startInstance(env);
-    b = await startInstance(env);
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await redis?.stop();
-    await database?.drop();
+  let redis: RedisServer;
+  beforeAll(() => {
+    ({ a, b, redis } = setup);
   });
 
   async function subject(name: string) {
@@ -213,7 +209,7 @@ describe("Redis faults", () => {
       redis.resume();
     }
     // A new instance with an empty L1 finds the pre-revoke entry in Redis and must refuse it.
-    const c = await startInstance(env);
+    const c = await startInstance(setup.env);
     try {
       expect(await check(c)).toBe(false);
     } finally {
