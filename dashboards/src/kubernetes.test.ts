@@ -1,63 +1,22 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Ajv, type ValidateFunction } from "ajv";
+import type { ValidateFunction } from "ajv";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { findSharedCrds } from "../../tests/support/shared-crds.ts";
+import { schemaFor } from "../../operator/src/testing/schemas.ts";
 import { dashboards } from "./dashboards/index.ts";
 import { dashboardsConfigMap, prometheusRule } from "./kubernetes.ts";
 import { packageRoot } from "./paths.ts";
 
-const crds = findSharedCrds(join(packageRoot, "../.."));
+/** The strict validators the charts and the operator are checked with (CRDs and the Kubernetes OpenAPI). */
+function validatorOf(apiVersion: string, kind: string): ValidateFunction {
+  const schema = schemaFor(apiVersion, kind);
+  if (!schema) throw new Error(`no schema for ${apiVersion} ${kind}`);
+  return schema.validate;
+}
 type Json = Record<string, unknown>;
-
-/**
- * As strict as `kubectl apply --validate=strict`: an object schema that lists its properties
- * refuses others, so a misspelt field fails here instead of being pruned by the API server.
- */
-function strict(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(strict);
-  if (schema === null || typeof schema !== "object") return schema;
-  const out: Json = {};
-  for (const [k, v] of Object.entries(schema)) {
-    out[k] =
-      (k === "properties" || k === "definitions") && v && typeof v === "object"
-        ? Object.fromEntries(Object.entries(v).map(([name, s]) => [name, strict(s)]))
-        : strict(v);
-  }
-  if (out.properties !== undefined && out.additionalProperties === undefined)
-    out.additionalProperties = false;
-  return out;
-}
-
-/** CRD patterns are Go regular expressions; the only Go-only syntax they use is a leading (?i). */
-const goRegExp = Object.assign(
-  (pattern: string, flags: string) => {
-    const insensitive = /^\^?\(\?i\)/.test(pattern);
-    return insensitive ? new RegExp(pattern.replace("(?i)", ""), `${flags}i`) : new RegExp(pattern, flags);
-  },
-  { code: "goRegExp" },
-);
-
-function ajv() {
-  const a = new Ajv({ strict: false, allErrors: true, validateSchema: false, code: { regExp: goRegExp } });
-  for (const f of ["int32", "int64", "byte", "date-time", "int-or-string"]) a.addFormat(f, true);
-  return a;
-}
-
-function prometheusRuleSchema(): ValidateFunction {
-  const crd = parse(readFileSync(join(crds, "monitoring.coreos.com_prometheusrules.yaml"), "utf8"));
-  const version = crd.spec.versions.find((v: Json) => v.name === "v1");
-  return ajv().compile(strict(version.schema.openAPIV3Schema) as Json);
-}
-
-function configMapSchema(): ValidateFunction {
-  const swagger = JSON.parse(readFileSync(join(crds, "k8s/kubernetes-v1.36-swagger.enums.json"), "utf8"));
-  return ajv().compile({
-    $ref: "#/definitions/io.k8s.api.core.v1.ConfigMap",
-    definitions: strict(swagger.definitions),
-  });
-}
+const prometheusRuleSchema = () => validatorOf("monitoring.coreos.com/v1", "PrometheusRule");
+const configMapSchema = () => validatorOf("v1", "ConfigMap");
 
 const committed = (file: string) => readFileSync(join(packageRoot, "generated", file), "utf8");
 
