@@ -26,6 +26,12 @@ function twoInstances() {
     setup.env = { DATABASE_URL: database.url, REDIS_URL: setup.redis.url, STALENESS_BOUND_MS: String(bound) };
     setup.a = await startInstance(setup.env);
     setup.b = await startInstance(setup.env);
+    for (const api of [setup.a, setup.b]) {
+      await within(
+        10_000,
+        async () => (await api.get("/readyz", { token: null })).body.degraded?.length === 0,
+      );
+    }
   });
   afterAll(async () => {
     await setup.a?.close();
@@ -141,8 +147,11 @@ describe("the cache across two instances sharing Postgres and Redis", () => {
   });
 
   it("entries written by another instance are served from Redis", async () => {
-    const { check } = await granted();
+    const { check, user, leaf } = await granted();
     await check(a);
+    // Instance a writes to Redis in the background: wait until both entries are there.
+    const keys = [`canopy:v1:p:${user}`, `canopy:v1:h:${leaf}`];
+    await within(5_000, async () => (await setup.redis.command("EXISTS", ...keys)) === 2);
     const l2Hits = async () =>
       (await b.services.metrics.cacheRequests.get()).values
         .filter((v) => v.labels.layer === "l2" && v.labels.result === "hit")
