@@ -71,6 +71,13 @@ describe.each(backends)("HTTP conventions on %s", (backend) => {
     expect(page.body.nextCursor).toBeNull();
   });
 
+  it("X-Request-Id: a caller's plain id is kept and echoed, anything else is replaced by a fresh one", async () => {
+    const kept = await api.get("/v1/structures?limit=1", { headers: { "x-request-id": "abc-123" } });
+    expect(kept.headers.get("x-request-id")).toBe("abc-123");
+    const replaced = await api.get("/v1/structures?limit=1", { headers: { "x-request-id": "bad id;" } });
+    expect(replaced.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it("probes and scrape targets answer without a token", async () => {
     expect((await api.get("/healthz", { token: null })).status).toBe(200);
     const ready = await api.get("/readyz", { token: null });

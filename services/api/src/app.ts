@@ -1,10 +1,10 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { requestId } from "hono/request-id";
 import { authenticate } from "./auth/middleware.ts";
 import { badRequest } from "./domain/errors.ts";
 import { jsonBodies } from "./http/json-bodies.ts";
 import { observe } from "./http/observe.ts";
 import { onError, problemResponse } from "./http/problem.ts";
+import { requestId } from "./http/request-id.ts";
 import { checkRoutes } from "./routes/checks.ts";
 import { operationRoutes } from "./routes/operations.ts";
 import { permissionRoutes } from "./routes/permissions.ts";
@@ -28,7 +28,7 @@ export function createApp(services: Services, options: { slowRequestMs?: number 
     },
   });
 
-  app.use(requestId({ headerName: "X-Request-Id" }));
+  app.use(requestId());
   app.use(async function inject(c, next) {
     c.set("services", services);
     await next();

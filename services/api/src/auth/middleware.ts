@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { forbidden, unauthorized } from "../domain/errors.ts";
+import { header as headerOf } from "../http/headers.ts";
 import { type Caller, hasScope, type TokenVerifier } from "./tokens.ts";
 
 export type AuthVariables = { caller: Caller | undefined };
@@ -17,7 +18,7 @@ export function authenticate(
 ): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async function authenticate(c, next) {
     if (!verify) return next();
-    const header = c.req.header("authorization");
+    const header = headerOf(c, "authorization");
     const match = header ? /^bearer +([^\s]+)\s*$/i.exec(header) : null;
     if (!match?.[1])
       throw unauthorized(

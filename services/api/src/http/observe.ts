@@ -4,6 +4,7 @@ import { routePath } from "hono/route";
 import { withRequest } from "../observability/request-context.ts";
 import { extractContext, serverSpan, traceIdOf, tracer } from "../observability/tracing.ts";
 import type { AppEnv } from "../services.ts";
+import { header } from "./headers.ts";
 
 /** The route pattern, never the raw path: label values stay bounded. */
 export function routeLabel(c: Parameters<MiddlewareHandler>[0]): string {
@@ -21,7 +22,7 @@ export function observe(slowMs: number): MiddlewareHandler<AppEnv> {
     const started = performance.now();
     const { logger, metrics } = c.var.services;
     // The caller's traceparent, if any, is the parent; without an SDK the span only carries its ids.
-    const parent = extractContext(c.req.raw.headers);
+    const parent = extractContext((name) => header(c, name));
     const span = tracer.startSpan(c.req.method, serverSpan, parent);
     const traceId = traceIdOf(span);
     c.set("logger", logger.child({ requestId: c.var.requestId, traceId }));

@@ -87,17 +87,20 @@ export async function startTracing(
 }
 
 const w3c = new W3CTraceContextPropagator();
-const headerGetter: TextMapGetter<Headers> = {
-  get: (headers, key) => headers.get(key) ?? undefined,
-  keys: (headers) => [...headers.keys()],
+/** Looks a request header up by its lower-case name. */
+export type HeaderLookup = (name: string) => string | undefined;
+
+const headerGetter: TextMapGetter<HeaderLookup> = {
+  get: (lookup, key) => lookup(key),
+  keys: () => ["traceparent", "tracestate"],
 };
 
 /**
  * The caller's W3C trace context (traceparent, tracestate). Read with the propagator itself rather
  * than the global one, so an incoming trace id reaches the logs even when no SDK runs.
  */
-export function extractContext(headers: Headers): Context {
-  return w3c.extract(context.active(), headers, headerGetter);
+export function extractContext(lookup: HeaderLookup): Context {
+  return w3c.extract(context.active(), lookup, headerGetter);
 }
 
 /** The span's trace id, or undefined for a span outside any trace (no SDK and no traceparent). */

@@ -6,6 +6,7 @@ import type { PageRequest } from "../db/queries/page.ts";
 import type { Committed } from "../db/writes/commit.ts";
 import type { CursorBinding } from "../domain/cursor.ts";
 import { notFound } from "../domain/errors.ts";
+import { header } from "../http/headers.ts";
 import type { AppEnv } from "../services.ts";
 import { Problem } from "./schemas.ts";
 
@@ -96,7 +97,7 @@ export function sendRead<T extends object>(c: Context<AppEnv>, body: T, revision
   c.header("ETag", etag);
   c.header("Cache-Control", "private, no-cache");
   c.header("Vary", "Authorization");
-  const ifNoneMatch = c.req.header("if-none-match");
+  const ifNoneMatch = header(c, "if-none-match");
   if (
     ifNoneMatch &&
     (ifNoneMatch.trim() === "*" || ifNoneMatch.split(",").some((t) => t.trim().replace(/^W\//, "") === etag))
