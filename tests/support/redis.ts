@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { exitCleanup } from "./exit-cleanup.ts";
 
 /**
  * Redis servers of a test's own, for cache fault tests: each on a free loopback port with a temporary
@@ -44,28 +45,9 @@ export type RespValue = string | number | null | RespValue[];
 const stopTimeoutMs = 10_000;
 const readyTimeoutMs = 10_000;
 
-const running = new Set<ChildProcess>();
+const { running, tempDirs } = exitCleanup("SIGKILL");
 const servers = new Set<RedisServer>();
 const clusters = new Set<RedisCluster>();
-const tempDirs = new Set<string>();
-let cleanupRegistered = false;
-
-function registerCleanup() {
-  if (cleanupRegistered) return;
-  cleanupRegistered = true;
-  process.on("exit", () => {
-    for (const child of running) {
-      try {
-        child.kill("SIGKILL");
-      } catch {}
-    }
-    for (const dir of tempDirs) {
-      try {
-        rmSync(dir, { recursive: true, force: true });
-      } catch {}
-    }
-  });
-}
 
 /** Stops every Redis server and cluster this process started (for afterAll hooks). */
 export async function stopAllRedis(): Promise<void> {
@@ -255,7 +237,6 @@ function makeServer({ port, dir, extraArgs = [], removeDirOnStop = false }: Serv
     start: async () => {
       if (isRunning()) throw new Error(`redis-server on ${port} is already running`);
       await exited;
-      registerCleanup();
       servers.add(server);
       tempDirs.add(dir);
       launch();
@@ -306,7 +287,6 @@ function removeDir(dir: string) {
 
 /** Starts a Redis of the caller's own on a free loopback port and waits until it answers PING. */
 export async function startRedis(): Promise<RedisServer> {
-  registerCleanup();
   for (let attempt = 1; ; attempt++) {
     const dir = tempDir("canopy-redis-");
     const [port] = await freePorts(1);
@@ -338,7 +318,6 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<string> {
  */
 export async function startRedisCluster({ masters = 3 }: { masters?: number } = {}): Promise<RedisCluster> {
   if (masters < 3) throw new Error("a Redis cluster needs at least 3 masters");
-  registerCleanup();
   for (let attempt = 1; ; attempt++) {
     try {
       return await startClusterOnce(masters);

@@ -14,6 +14,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { exitCleanup } from "./exit-cleanup.ts";
 import { dieWithParent, freePorts } from "./redis.ts";
 
 /**
@@ -99,28 +100,9 @@ export function sweepStaleReplicaDirs(): void {
   }
 }
 
-const running = new Set<ChildProcess>();
+// Immediate shutdown on exit: the postmasters end their backends and exit on their own.
+const { running, tempDirs } = exitCleanup("SIGQUIT");
 const pairs = new Set<ReplicaPair>();
-const tempDirs = new Set<string>();
-let cleanupRegistered = false;
-
-function registerCleanup() {
-  if (cleanupRegistered) return;
-  cleanupRegistered = true;
-  process.on("exit", () => {
-    // Immediate shutdown: the postmasters end their backends and exit on their own.
-    for (const child of running) {
-      try {
-        child.kill("SIGQUIT");
-      } catch {}
-    }
-    for (const dir of tempDirs) {
-      try {
-        rmSync(dir, { recursive: true, force: true });
-      } catch {}
-    }
-  });
-}
 
 /** Stops every primary/replica pair this process started (for afterAll hooks). */
 export async function stopAllReplicaPairs(): Promise<void> {
@@ -375,7 +357,6 @@ function primaryTemplate(): Promise<string> {
  * the primary writes.
  */
 export async function startPrimaryWithReplica(): Promise<ReplicaPair> {
-  registerCleanup();
   sweepStaleReplicaDirs();
   for (let attempt = 1; ; attempt++) {
     try {
