@@ -1,4 +1,4 @@
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 
 /**
@@ -21,4 +21,47 @@ export function exitCleanup(signal: NodeJS.Signals) {
     }
   });
   return { running, tempDirs };
+}
+
+/**
+ * One server process a harness can start again and again: the current child, whether it is
+ * alive, a promise of its exit, and the tail of what it printed. Every child is tracked in
+ * `running` so exitCleanup can put it away.
+ */
+export class Supervised {
+  child: ChildProcess | undefined;
+  alive = false;
+  exited: Promise<void> = Promise.resolve();
+  output = "";
+
+  constructor(
+    private readonly running: Set<ChildProcess>,
+    private readonly keepBytes: number,
+  ) {}
+
+  spawn(argv: string[], options: SpawnOptions = {}): ChildProcess {
+    this.output = "";
+    const c = spawn(argv[0] ?? "", argv.slice(1), { ...options, stdio: ["ignore", "pipe", "pipe"] });
+    const keep = (d: Buffer) => {
+      this.output = (this.output + d.toString()).slice(-this.keepBytes);
+    };
+    c.stdout?.on("data", keep);
+    c.stderr?.on("data", keep);
+    this.child = c;
+    this.alive = true;
+    this.running.add(c);
+    this.exited = new Promise<void>((resolve) => {
+      const gone = () => {
+        this.alive = false;
+        this.running.delete(c);
+        resolve();
+      };
+      c.once("exit", gone);
+      c.once("error", (err) => {
+        this.output += `\n${err.message}`;
+        gone();
+      });
+    });
+    return c;
+  }
 }

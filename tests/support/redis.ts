@@ -1,9 +1,9 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { exitCleanup } from "./exit-cleanup.ts";
+import { exitCleanup, Supervised } from "./exit-cleanup.ts";
 
 /**
  * Redis servers of a test's own, for cache fault tests: each on a free loopback port with a temporary
@@ -159,11 +159,8 @@ type ServerOptions = {
 };
 
 function makeServer({ port, dir, extraArgs = [], removeDirOnStop = false }: ServerOptions): RedisServer {
-  let child: ChildProcess | undefined;
-  let alive = false;
-  let exited: Promise<void> = Promise.resolve();
-  let output = "";
-  const isRunning = () => child !== undefined && alive;
+  const proc = new Supervised(running, 32_000);
+  const isRunning = () => proc.child !== undefined && proc.alive;
 
   const launch = () => {
     // Empty on every start: nothing is saved, and a dump.rdb, should there be one, goes (a cluster node's
@@ -188,43 +185,23 @@ function makeServer({ port, dir, extraArgs = [], removeDirOnStop = false }: Serv
       "",
       ...extraArgs,
     ]);
-    output = "";
-    const c = spawn(args[0] ?? "", args.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
-    const keep = (d: Buffer) => {
-      output = (output + d.toString()).slice(-32_000);
-    };
-    c.stdout?.on("data", keep);
-    c.stderr?.on("data", keep);
-    child = c;
-    alive = true;
-    running.add(c);
-    exited = new Promise<void>((resolve) => {
-      const gone = () => {
-        alive = false;
-        running.delete(c);
-        resolve();
-      };
-      c.once("exit", gone);
-      c.once("error", (err) => {
-        output += `\n${err.message}`;
-        gone();
-      });
-    });
+    proc.spawn(args);
   };
 
   const waitReady = async () => {
     const deadline = Date.now() + readyTimeoutMs;
     for (;;) {
-      if (!isRunning()) throw new Error(`redis-server on ${port} exited:\n${output}`);
+      if (!isRunning()) throw new Error(`redis-server on ${port} exited:\n${proc.output}`);
       const pong = await redisCommand(port, ["PING"], 500).catch(() => undefined);
       if (pong === "PONG") return;
-      if (Date.now() > deadline) throw new Error(`redis-server on ${port} did not answer PING:\n${output}`);
+      if (Date.now() > deadline)
+        throw new Error(`redis-server on ${port} did not answer PING:\n${proc.output}`);
       await sleep(20);
     }
   };
 
   const stopped = async () => {
-    await exited;
+    await proc.exited;
     servers.delete(server);
     if (removeDirOnStop) removeDir(dir);
   };
@@ -232,11 +209,11 @@ function makeServer({ port, dir, extraArgs = [], removeDirOnStop = false }: Serv
   const server: RedisServer = {
     url: `redis://127.0.0.1:${port}`,
     port,
-    output: () => output,
+    output: () => proc.output,
     command: (...args) => redisCommand(port, args),
     start: async () => {
       if (isRunning()) throw new Error(`redis-server on ${port} is already running`);
-      await exited;
+      await proc.exited;
       servers.add(server);
       tempDirs.add(dir);
       launch();
@@ -248,27 +225,27 @@ function makeServer({ port, dir, extraArgs = [], removeDirOnStop = false }: Serv
       }
     },
     stop: async () => {
-      const c = child;
+      const c = proc.child;
       if (c && isRunning()) {
         c.kill("SIGTERM");
         c.kill("SIGCONT"); // a paused server handles SIGTERM only once resumed
         const timer = setTimeout(() => c.kill("SIGKILL"), stopTimeoutMs);
-        await exited;
+        await proc.exited;
         clearTimeout(timer);
       }
       await stopped();
     },
     kill: async () => {
-      if (child && isRunning()) child.kill("SIGKILL");
+      if (proc.child && isRunning()) proc.child.kill("SIGKILL");
       await stopped();
     },
     pause: () => {
-      if (!child || !isRunning()) throw new Error(`redis-server on ${port} is not running`);
-      child.kill("SIGSTOP");
+      if (!proc.child || !isRunning()) throw new Error(`redis-server on ${port} is not running`);
+      proc.child.kill("SIGSTOP");
     },
     resume: () => {
-      if (!child || !isRunning()) throw new Error(`redis-server on ${port} is not running`);
-      child.kill("SIGCONT");
+      if (!proc.child || !isRunning()) throw new Error(`redis-server on ${port} is not running`);
+      proc.child.kill("SIGCONT");
     },
   };
   return server;

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   appendFileSync,
@@ -14,7 +14,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { exitCleanup } from "./exit-cleanup.ts";
+import { exitCleanup, Supervised } from "./exit-cleanup.ts";
 import { dieWithParent, freePorts } from "./redis.ts";
 
 /**
@@ -150,10 +150,7 @@ type Postmaster = {
 
 /** A postmaster on `dataDir` as a child of this process (no pg_ctl, so that it dies with this process). */
 function postmaster(dataDir: string, port: number, name: string): Postmaster {
-  let child: ChildProcess | undefined;
-  let alive = false;
-  let exited: Promise<void> = Promise.resolve();
-  let output = "";
+  const proc = new Supervised(running, 64_000);
   const url = (db = "postgres") => `postgres://postgres@127.0.0.1:${port}/${db}`;
 
   const launch = () => {
@@ -181,52 +178,27 @@ function postmaster(dataDir: string, port: number, name: string): Postmaster {
           ...cmd,
         ]
       : dieWithParent(cmd, "SIGQUIT");
-    output = "";
-    const c = spawn(argv[0] ?? "", argv.slice(1), {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: pgEnv(),
-      cwd: dataDir,
-    });
-    const keep = (d: Buffer) => {
-      output = (output + d.toString()).slice(-64_000);
-    };
-    c.stdout?.on("data", keep);
-    c.stderr?.on("data", keep);
-    child = c;
-    alive = true;
-    running.add(c);
-    exited = new Promise<void>((resolve) => {
-      const gone = () => {
-        alive = false;
-        running.delete(c);
-        resolve();
-      };
-      c.once("exit", gone);
-      c.once("error", (err) => {
-        output += `\n${err.message}`;
-        gone();
-      });
-    });
+    proc.spawn(argv, { env: pgEnv(), cwd: dataDir });
   };
 
   const stop = async () => {
-    const c = child;
-    if (c && alive) {
+    const c = proc.child;
+    if (c && proc.alive) {
       c.kill("SIGINT"); // fast shutdown
       const timer = setTimeout(() => c.kill("SIGQUIT"), stopTimeoutMs);
-      await exited;
+      await proc.exited;
       clearTimeout(timer);
     }
-    await exited;
+    await proc.exited;
   };
 
   const start = async () => {
-    if (alive) throw new Error(`the ${name} on ${port} is already running`);
-    await exited;
+    if (proc.alive) throw new Error(`the ${name} on ${port} is already running`);
+    await proc.exited;
     launch();
     const deadline = Date.now() + readyTimeoutMs;
     for (;;) {
-      if (!alive) throw new Error(`the ${name} on ${port} exited:\n${output}`);
+      if (!proc.alive) throw new Error(`the ${name} on ${port} exited:\n${proc.output}`);
       const ok = await query(url(), "SELECT 1").then(
         () => true,
         () => false,
@@ -235,14 +207,14 @@ function postmaster(dataDir: string, port: number, name: string): Postmaster {
       if (Date.now() > deadline) {
         await stop();
         throw new Error(
-          `the ${name} on ${port} did not accept connections within ${readyTimeoutMs} ms:\n${output}`,
+          `the ${name} on ${port} did not accept connections within ${readyTimeoutMs} ms:\n${proc.output}`,
         );
       }
       await sleep(25);
     }
   };
 
-  return { port, url, start, stop, output: () => output };
+  return { port, url, start, stop, output: () => proc.output };
 }
 
 /** The primary's settings on top of initdb's. */
