@@ -20,8 +20,8 @@ COPY services/api/src services/api/src
 COPY operator/src operator/src
 COPY migrations migrations
 COPY charts/canopy/files charts/canopy/files
-RUN pnpm --filter @canopy/api deploy --legacy --prod --offline /out/api \
- && pnpm --filter @canopy/operator deploy --legacy --prod --offline /out/operator
+RUN pnpm --filter @canopy/api deploy --legacy --prod --prefer-offline /out/api \
+ && pnpm --filter @canopy/operator deploy --legacy --prod --prefer-offline /out/operator
 
 FROM ${NODE_IMAGE} AS operator
 ENV NODE_ENV=production
