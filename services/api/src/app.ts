@@ -1,8 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { authenticate } from "./auth/middleware.ts";
-import { badRequest } from "./domain/errors.ts";
 import { jsonBodies } from "./http/json-bodies.ts";
-import { observe } from "./http/observe.ts";
+import { observe, requestFields } from "./http/observe.ts";
 import { onError, problemResponse } from "./http/problem.ts";
 import { requestId } from "./http/request-id.ts";
 import { checkRoutes } from "./routes/checks.ts";
@@ -10,6 +9,7 @@ import { operationRoutes } from "./routes/operations.ts";
 import { permissionRoutes } from "./routes/permissions.ts";
 import { structureRoutes } from "./routes/structures.ts";
 import { userRoutes } from "./routes/users.ts";
+import { invalidRequest } from "./routes/validation.ts";
 import type { AppEnv, Services } from "./services.ts";
 
 export const maxBodyBytes = 1024 * 1024;
@@ -19,26 +19,21 @@ export function createApp(services: Services, options: { slowRequestMs?: number 
   const app = new OpenAPIHono<AppEnv>({
     // Request validation failures (query, path, headers, body) become one 400 problem.
     defaultHook: (result) => {
-      if (result.success) return;
-      const where = result.target === "json" ? "body" : result.target;
-      throw badRequest(
-        `the request ${where} is not valid`,
-        result.error.issues.map((i) => ({ path: [where, ...i.path].join("."), message: i.message })),
-      );
+      if (!result.success) throw invalidRequest(result.target, result.error.issues);
     },
   });
 
   app.use(requestId());
-  app.use(async function inject(c, next) {
+  app.use(function inject(c, next) {
     c.set("services", services);
-    await next();
+    return next();
   });
   app.use(observe(options.slowRequestMs ?? 100));
   app.route("/", operationRoutes);
 
   // Order matters: the contract ranks 401, 403, 415, 413, then 400 and the rest.
   app.use("/v1/*", authenticate(services.verifyToken));
-  app.use("/v1/*", jsonBodies(maxBodyBytes));
+  app.on(["POST", "PUT", "PATCH"], "/v1/*", jsonBodies(maxBodyBytes));
   app.route("/", structureRoutes);
   app.route("/", userRoutes);
   app.route("/", permissionRoutes);
@@ -61,7 +56,8 @@ export function createApp(services: Services, options: { slowRequestMs?: number 
   });
 
   app.notFound((c) => problemResponse(c, 404, `no route for ${c.req.method} ${c.req.path}`));
-  app.onError(onError((c) => (c.var.logger ?? services.logger) as typeof services.logger));
+  // Errors are rare: their lines get a child logger carrying the request's ids.
+  app.onError(onError((c) => services.logger.child(requestFields(c))));
   return app;
 }
 

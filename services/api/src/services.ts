@@ -26,8 +26,8 @@ export type Services = {
 export type AppEnv = {
   Variables: {
     services: Services;
-    logger: Logger;
     requestId: string;
+    traceId: string | undefined;
     caller: import("./auth/tokens.ts").Caller | undefined;
   };
 };

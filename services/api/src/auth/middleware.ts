@@ -16,7 +16,7 @@ export const scopeNeeded = (method: string, path: string): "read" | "write" =>
 export function authenticate(
   verify: TokenVerifier | undefined,
 ): MiddlewareHandler<{ Variables: AuthVariables }> {
-  return async function authenticate(c, next) {
+  return function authenticate(c, next) {
     if (!verify) return next();
     const header = headerOf(c, "authorization");
     const match = header ? /^bearer +([^\s]+)\s*$/i.exec(header) : null;
@@ -24,11 +24,13 @@ export function authenticate(
       throw unauthorized(
         header ? "the Authorization header must be 'Bearer <token>'" : "a bearer token is required",
       );
-    const caller = await verify(match[1]);
-    if (!hasScope(caller, scopeNeeded(c.req.method, c.req.path))) {
-      throw forbidden(`this route needs the canopy:${scopeNeeded(c.req.method, c.req.path)} scope`);
-    }
-    c.set("caller", caller);
-    await next();
+    const admit = (caller: Caller) => {
+      const needed = scopeNeeded(c.req.method, c.req.path);
+      if (!hasScope(caller, needed)) throw forbidden(`this route needs the canopy:${needed} scope`);
+      c.set("caller", caller);
+      return next();
+    };
+    const caller = verify(match[1]);
+    return caller instanceof Promise ? caller.then(admit) : admit(caller);
   };
 }

@@ -32,14 +32,16 @@ export function createTokenVerifier(options: TokenOptions) {
   const algorithms = options.jwtSecret ? ["HS256"] : ["RS256", "ES256"];
   const verified = new LRUCache<string, { caller: Caller; exp: number | undefined }>({ max: 50_000 });
 
-  return async function verify(token: string): Promise<Caller> {
-    const now = Date.now() / 1000;
+  /** A token verified before answers at once (no promise): most requests carry one. */
+  return function verify(token: string): Caller | Promise<Caller> {
     const known = verified.get(token);
-    if (known) {
-      if (known.exp === undefined || now <= known.exp + leewaySeconds) return known.caller;
-      verified.delete(token);
-      throw unauthorized("the token has expired");
-    }
+    if (!known) return verifyNew(token);
+    if (known.exp === undefined || Date.now() / 1000 <= known.exp + leewaySeconds) return known.caller;
+    verified.delete(token);
+    throw unauthorized("the token has expired");
+  };
+
+  async function verifyNew(token: string): Promise<Caller> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, key as Uint8Array, {
@@ -57,7 +59,7 @@ export function createTokenVerifier(options: TokenOptions) {
     };
     verified.set(token, { caller, exp: payload.exp });
     return caller;
-  };
+  }
 }
 
 export type TokenVerifier = ReturnType<typeof createTokenVerifier>;

@@ -2,7 +2,7 @@ import { LRUCache } from "lru-cache";
 import type { Executor } from "../db/database.ts";
 import { ensureReflects } from "../db/fragments.ts";
 import { type CheckInputs, loadCheckInputs } from "../db/queries/check-inputs.ts";
-import { effectiveRole } from "../domain/decide.ts";
+import { effectiveRole, type Grants } from "../domain/decide.ts";
 import type { Role } from "../domain/roles.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { chainDependencies, deps, idsOfPath } from "./dependencies.ts";
@@ -12,7 +12,14 @@ import type { SharedCache } from "./redis.ts";
 type CacheName = "hierarchy" | "permissions";
 /** A structure's path, or a user's grants; null records that the id names nothing. */
 type Value<N extends CacheName> = N extends "hierarchy" ? string | null : [string, Role][] | null;
-type Entry<N extends CacheName> = { revision: bigint; value: Value<N> };
+type Entry<N extends CacheName> = {
+  revision: bigint;
+  value: Value<N>;
+  /** Derived on first use and kept with the entry in L1 (never in Redis): checks reuse them. */
+  deps?: readonly string[];
+  chain?: readonly string[];
+  grants?: Grants;
+};
 
 export type Subject = { userId: string | null; structureId: string | null };
 export type CheckDecision = {
@@ -66,7 +73,13 @@ export class CheckCache {
     const min = minRevision === undefined ? undefined : BigInt(minRevision);
     if (this.freshness.isFresh() && (min === undefined || this.freshness.seen >= min)) {
       const seen = this.freshness.seen;
-      const found = await this.resolve(wanted, seen);
+      const found: Found = { hierarchy: new Map(), permissions: new Map() };
+      const missing = {
+        hierarchy: this.fromL1("hierarchy", wanted.hierarchy, found.hierarchy),
+        permissions: this.fromL1("permissions", wanted.permissions, found.permissions),
+      };
+      // A warm check ends here, without another await.
+      if (missing.hierarchy.length + missing.permissions.length > 0) await this.resolve(missing, seen, found);
       // Cached parts reflect every write up to `seen`; parts loaded now reflect at least as much.
       return { decisions: compute(subjects, found), revision: seen.toString() };
     }
@@ -76,14 +89,9 @@ export class CheckCache {
     return { decisions: compute(subjects, this.store(wanted, inputs)), revision: inputs.revision.toString() };
   }
 
-  /** Every wanted entry, valid: from L1, else L2, else one database load shared by concurrent misses. */
-  private async resolve(wanted: { [N in CacheName]: string[] }, seen: bigint): Promise<Found> {
-    const found: Found = { hierarchy: new Map(), permissions: new Map() };
-    let missing = {
-      hierarchy: this.fromL1("hierarchy", wanted.hierarchy, found.hierarchy),
-      permissions: this.fromL1("permissions", wanted.permissions, found.permissions),
-    };
-    if (missing.hierarchy.length + missing.permissions.length === 0) return found;
+  /** Entries L1 missed, valid: from L2, else one database load shared by concurrent misses. */
+  private async resolve(l1Missed: { [N in CacheName]: string[] }, seen: bigint, found: Found): Promise<void> {
+    let missing = l1Missed;
     if (this.shared) {
       missing = {
         hierarchy: await this.fromShared("hierarchy", missing.hierarchy, found.hierarchy),
@@ -118,7 +126,6 @@ export class CheckCache {
         ),
       };
     }
-    return found;
   }
 
   private load(ids: { [N in CacheName]: string[] }, seen: bigint, found: Found): Promise<void> {
@@ -149,7 +156,7 @@ export class CheckCache {
     for (const id of ids) {
       const entry = this.l1[cache].get(id) as Entry<N> | undefined;
       const hit = entry !== undefined && this.isValid(cache, id, entry);
-      if (count) this.metrics.cacheRequests.inc({ cache, layer: "l1", result: hit ? "hit" : "miss" });
+      if (count) this.metrics.countLookup(cache, "l1", hit);
       if (hit && entry) found.set(id, entry);
       else missing.push(id);
     }
@@ -167,7 +174,7 @@ export class CheckCache {
     ids.forEach((id, i) => {
       const entry = parseEntry<N>(raw[i] ?? null);
       const hit = entry !== undefined && this.isValid(cache, id, entry);
-      this.metrics.cacheRequests.inc({ cache, layer: "l2", result: hit ? "hit" : "miss" });
+      this.metrics.countLookup(cache, "l2", hit);
       if (hit && entry) {
         (this.l1[cache] as LRUCache<string, Entry<N>>).set(id, entry);
         found.set(id, entry);
@@ -177,11 +184,11 @@ export class CheckCache {
   }
 
   private isValid<N extends CacheName>(cache: N, id: string, entry: Entry<N>): boolean {
-    const keys =
+    entry.deps ??=
       cache === "hierarchy"
         ? dependenciesOf.hierarchy(id, entry.value as string | null)
         : dependenciesOf.permissions(id);
-    return this.freshness.isValid(entry.revision, keys);
+    return this.freshness.isValid(entry.revision, entry.deps);
   }
 
   private store(ids: { [N in CacheName]: string[] }, inputs: CheckInputs): Found {
@@ -216,12 +223,16 @@ const caches = ["hierarchy", "permissions"] as const;
 
 function compute(subjects: readonly Subject[], found: Found): CheckDecision[] {
   return subjects.map(({ userId, structureId }) => {
-    const path = structureId === null ? null : (found.hierarchy.get(structureId)?.value ?? null);
-    const grants = userId === null ? null : (found.permissions.get(userId)?.value ?? null);
-    if (path === null || grants === null) {
+    const place = structureId === null ? undefined : found.hierarchy.get(structureId);
+    const holder = userId === null ? undefined : found.permissions.get(userId);
+    const path = place?.value ?? null;
+    const grants = holder?.value ?? null;
+    if (path === null || grants === null || !place || !holder) {
       return { userFound: grants !== null, structureFound: path !== null, role: null, grantedAt: null };
     }
-    return { userFound: true, structureFound: true, ...effectiveRole(idsOfPath(path), new Map(grants)) };
+    place.chain ??= idsOfPath(path);
+    holder.grants ??= new Map(grants);
+    return { userFound: true, structureFound: true, ...effectiveRole(place.chain, holder.grants) };
   });
 }
 

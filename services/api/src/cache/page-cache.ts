@@ -42,13 +42,13 @@ export class PageCache {
     const answer = (entry: Entry) => ({ ...(entry.page as Page<T>), revision: seen.toString() });
     const local = this.l1.get(key);
     const l1Hit = local !== undefined && this.freshness.isValid(local.revision, local.dependencies);
-    this.metrics.cacheRequests.inc({ cache: "query", layer: "l1", result: l1Hit ? "hit" : "miss" });
+    this.metrics.countLookup("query", "l1", l1Hit);
     if (l1Hit && local) return answer(local);
     if (this.shared) {
       const [raw] = await this.shared.get([redisKey(key)]);
       const entry = raw ? parse(raw) : undefined;
       const hit = entry !== undefined && this.freshness.isValid(entry.revision, entry.dependencies);
-      this.metrics.cacheRequests.inc({ cache: "query", layer: "l2", result: hit ? "hit" : "miss" });
+      this.metrics.countLookup("query", "l2", hit);
       if (hit && entry) {
         this.l1.set(key, entry);
         return answer(entry);

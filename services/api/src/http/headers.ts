@@ -1,5 +1,7 @@
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context } from "hono";
+
+type NodeBindings = { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
 
 /**
  * A request header, read from Node's parsed headers when the request came through the Node
@@ -7,8 +9,24 @@ import type { Context } from "hono";
  * request, which costs a cached check a noticeable share of its time. Names are lower case.
  */
 export function header(c: Context, name: string): string | undefined {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  const incoming = (c.env as NodeBindings)?.incoming;
   if (!incoming) return c.req.header(name);
   const value = incoming.headers[name];
   return Array.isArray(value) ? value.join(", ") : value;
+}
+
+/**
+ * A header every answer carries, whatever route or error produced it. Under the Node server it
+ * goes on Node's response, which merges it with the answer's own headers when they are written:
+ * `c.header()` would turn every answer's headers into a Fetch Headers object. Elsewhere (an
+ * in-process `app.request()`) it is added to the answer once the app has made it.
+ */
+export async function withResponseHeader(c: Context, name: string, value: string, next: () => Promise<void>) {
+  const outgoing = (c.env as NodeBindings)?.outgoing;
+  if (outgoing?.setHeader) {
+    outgoing.setHeader(name, value);
+    return next();
+  }
+  await next();
+  c.res.headers.set(name, value);
 }

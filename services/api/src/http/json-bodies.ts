@@ -1,8 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { badRequest, DomainError } from "../domain/errors.ts";
-
-const bodyMethods = new Set(["POST", "PUT", "PATCH"]);
+import { header } from "./headers.ts";
 
 /** `application/json`, with no charset or UTF-8: the only body the API takes. */
 export function isJsonContentType(header: string | undefined): boolean {
@@ -19,7 +18,7 @@ export function isJsonContentType(header: string | undefined): boolean {
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
- * Body-carrying requests: 415 unless JSON, then 413 past the size limit (the contract ranks
+ * Body-carrying requests (POST, PUT, PATCH; the app mounts it on those): 415 unless JSON, then 413 past the size limit (the contract ranks
  * 415 above 413), counted from Content-Length or, when chunked, while reading; then 400 for
  * bytes that are not UTF-8, which a lenient decoder would otherwise store as U+FFFD.
  */
@@ -30,9 +29,8 @@ export function jsonBodies(maxBytes: number): MiddlewareHandler {
       throw new DomainError("payload_too_large", `the body exceeds ${maxBytes} bytes`);
     },
   });
-  return async function jsonBodies(c, next) {
-    if (!bodyMethods.has(c.req.method)) return next();
-    if (!isJsonContentType(c.req.header("content-type"))) {
+  return function jsonBodies(c, next) {
+    if (!isJsonContentType(header(c, "content-type"))) {
       throw new DomainError("unsupported_media_type", "the body must be application/json (UTF-8)");
     }
     return limit(c, async () => {

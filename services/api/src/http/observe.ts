@@ -1,5 +1,5 @@
 import { context, type Span, SpanStatusCode, trace } from "@opentelemetry/api";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { withRequest } from "../observability/request-context.ts";
 import { extractContext, serverSpan, traceIdOf, tracer } from "../observability/tracing.ts";
@@ -20,46 +20,55 @@ export function routeLabel(c: Parameters<MiddlewareHandler>[0]): string {
 export function observe(slowMs: number): MiddlewareHandler<AppEnv> {
   return async function observe(c, next) {
     const started = performance.now();
-    const { logger, metrics } = c.var.services;
+    const requestId = c.get("requestId");
     // The caller's traceparent, if any, is the parent; without an SDK the span only carries its ids.
     const parent = extractContext((name) => header(c, name));
     const span = tracer.startSpan(c.req.method, serverSpan, parent);
     const traceId = traceIdOf(span);
-    c.set("logger", logger.child({ requestId: c.var.requestId, traceId }));
+    c.set("traceId", traceId);
     let route = "unmatched";
     try {
       // Statements and Redis calls nest under the span; a span in no trace needs no context.
-      await withRequest({ requestId: c.var.requestId, traceId }, () =>
+      await withRequest({ requestId, traceId }, () =>
         traceId === undefined ? next() : context.with(trace.setSpan(parent, span), next),
       );
     } finally {
       // The route pattern is known only once routing is done.
       route = routeLabel(c);
-      if (span.isRecording()) endRequestSpan(span, c.req.method, route, c.res.status, c.var.requestId);
+      if (span.isRecording()) endRequestSpan(span, c.req.method, route, c.res.status, requestId);
       span.end();
     }
     const seconds = (performance.now() - started) / 1000;
-    const labels = { method: c.req.method, route, status: String(c.res.status) };
+    const { logger, metrics } = c.get("services");
+    const method = c.req.method;
+    const status = c.res.status;
+    const labels = { method, route, status: String(status) };
     metrics.httpDuration.observe(labels, seconds);
     metrics.httpRequests.inc(labels);
-    const write = c.req.method !== "GET" && c.req.method !== "HEAD" && c.req.path !== "/v1/check/batch";
-    const status = c.res.status;
+    const write = method !== "GET" && method !== "HEAD" && route !== "/v1/check/batch";
     const level =
       status >= 500 ? "error" : write || status >= 400 || seconds * 1000 >= slowMs ? "info" : "debug";
-    if (!c.var.logger.isLevelEnabled(level)) return;
-    c.var.logger[level](
+    if (!logger.isLevelEnabled(level)) return;
+    logger[level](
       {
-        method: c.req.method,
-        route: labels.route,
+        ...requestFields(c),
+        method,
+        route,
         status,
         durationMs: Math.round(seconds * 100_000) / 100,
         revision: c.res.headers.get("canopy-revision") ?? undefined,
-        subject: c.var.caller?.subject,
+        subject: c.get("caller")?.subject,
       },
       "request",
     );
   };
 }
+
+/** What ties a log line to its request: its id and, when it has one, its trace. */
+export const requestFields = (c: Context<AppEnv>) => ({
+  requestId: c.get("requestId"),
+  traceId: c.get("traceId"),
+});
 
 function endRequestSpan(span: Span, method: string, route: string, status: number, requestId: string) {
   const matched = route !== "unmatched";

@@ -2,6 +2,10 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5, 5];
 
+const cacheNames = ["hierarchy", "permissions", "query"] as const;
+export type CacheName = (typeof cacheNames)[number];
+export type CacheLayer = "l1" | "l2";
+
 export type PoolStats = { target: "primary" | "replica"; total: number; idle: number; waiting: number };
 
 /**
@@ -25,12 +29,31 @@ export function createMetrics(options: { poolStats?: () => PoolStats[] } = {}) {
     labelNames: ["method", "route", "status"] as const,
     registers: [registry],
   });
+  // Look-ups are tallied in plain numbers and added to the counter when it is read: prom-client
+  // hashes the label set on every inc, which a cached check would pay twice.
+  const lookups = Object.fromEntries(
+    cacheNames.map((cache) => [cache, { l1: { hit: 0, miss: 0 }, l2: { hit: 0, miss: 0 } }]),
+  ) as Record<CacheName, Record<CacheLayer, Record<"hit" | "miss", number>>>;
   const cacheRequests = new Counter({
     name: "canopy_cache_requests_total",
     help: "Cache look-ups by cache, layer and result",
     labelNames: ["cache", "layer", "result"] as const,
     registers: [registry],
+    collect() {
+      for (const cache of cacheNames) {
+        for (const layer of ["l1", "l2"] as const) {
+          for (const result of ["hit", "miss"] as const) {
+            const n = lookups[cache][layer][result];
+            lookups[cache][layer][result] = 0;
+            if (n > 0) this.inc({ cache, layer, result }, n);
+          }
+        }
+      }
+    },
   });
+  const countLookup = (cache: CacheName, layer: CacheLayer, hit: boolean) => {
+    lookups[cache][layer][hit ? "hit" : "miss"]++;
+  };
   const cacheInvalidations = new Counter({
     name: "canopy_cache_invalidations_total",
     help: "Cache invalidations by cache and reason",
@@ -76,6 +99,7 @@ export function createMetrics(options: { poolStats?: () => PoolStats[] } = {}) {
     httpDuration,
     httpRequests,
     cacheRequests,
+    countLookup,
     cacheInvalidations,
     dbDuration,
     dbSlow,

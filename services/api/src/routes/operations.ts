@@ -25,13 +25,13 @@ async function primaryAnswers(db: Database): Promise<boolean> {
 export const operationRoutes = new Hono<AppEnv>()
   .get("/healthz", (c) => c.json({ status: "ok" }))
   .get("/readyz", async (c) => {
-    const { db, accepting, degraded } = c.var.services;
+    const { db, accepting, degraded } = c.get("services");
     c.header("Cache-Control", "no-store");
     if (!accepting()) return c.json({ status: "shutting_down", degraded: [] }, 503);
     if (!(await primaryAnswers(db))) return c.json({ status: "unavailable", degraded: ["primary"] }, 503);
     return c.json({ status: "ok", degraded: degraded() });
   })
   .get("/metrics", async (c) => {
-    const { registry } = c.var.services.metrics;
+    const { registry } = c.get("services").metrics;
     return c.body(await registry.metrics(), 200, { "Content-Type": registry.contentType });
   });

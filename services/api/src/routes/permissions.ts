@@ -47,7 +47,7 @@ export const permissionRoutes = new OpenAPIHono<AppEnv>()
         422: unprocessableResponse,
       },
     }),
-    async (c) => sendWritten(c, 201, await createGrant(c.var.services.db, c.req.valid("json"))),
+    async (c) => sendWritten(c, 201, await createGrant(c.get("services").db, c.req.valid("json"))),
   )
   .openapi(
     v1Route({
@@ -104,7 +104,7 @@ export const permissionRoutes = new OpenAPIHono<AppEnv>()
       sendWritten(
         c,
         200,
-        await updateGrant(c.var.services.db, c.req.valid("param").id, c.req.valid("json").role),
+        await updateGrant(c.get("services").db, c.req.valid("param").id, c.req.valid("json").role),
       ),
   )
   .openapi(
@@ -116,5 +116,5 @@ export const permissionRoutes = new OpenAPIHono<AppEnv>()
       request: { params: IdParam },
       responses: { 204: { description: "Revoked" } },
     }),
-    async (c) => sendDeleted(c, await deleteGrant(c.var.services.db, c.req.valid("param").id)),
+    async (c) => sendDeleted(c, await deleteGrant(c.get("services").db, c.req.valid("param").id)),
   );

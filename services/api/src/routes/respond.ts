@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { createRoute, type RouteConfig, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Page } from "../db/fragments.ts";
@@ -68,7 +68,7 @@ export function minRevisionOf(input: ReadInput): string | undefined {
 
 /** Where this read goes: a replica only when it reflects what the read must. */
 export const readerFor = (c: Context<AppEnv>, input: ReadInput) =>
-  c.var.services.db.reader(minRevisionOf(input));
+  c.get("services").db.reader(minRevisionOf(input));
 
 /** The query-cache key of a page: the route, its path id and filters, where it resumes and its size. */
 export const pageKey = (binding: CursorBinding, page: PageRequest) =>
@@ -81,7 +81,7 @@ export function pageRequest(
   input: ReadInput & { query: { limit: number; cursor?: string | undefined } },
 ): PageRequest {
   const { cursor, limit } = input.query;
-  const after = cursor === undefined ? null : c.var.services.cursors.decode(binding, cursor);
+  const after = cursor === undefined ? null : c.get("services").cursors.decode(binding, cursor);
   return { after, limit, minRevision: minRevisionOf(input) };
 }
 
@@ -89,24 +89,26 @@ export function pageRequest(
  * A successful read: the revision it reflects, and HTTP caching as the contract sets it.
  * Clients may keep answers but must revalidate (no-cache), shared caches must not keep them
  * (private), and the ETag is a hash of the body, so it changes whenever the answer does.
+ * The headers go as a plain record, which the Node adapter writes as it is (see headers.ts).
  */
 export function sendRead<T extends object>(c: Context<AppEnv>, body: T, revision: string) {
   const json = JSON.stringify(body);
-  const etag = `"${createHash("sha1").update(json).digest("base64url")}"`;
-  c.header("Canopy-Revision", revision);
-  c.header("ETag", etag);
-  c.header("Cache-Control", "private, no-cache");
-  c.header("Vary", "Authorization");
+  const etag = `"${hash("sha1", json, "base64url")}"`;
+  const headers: Record<string, string> = {
+    "Canopy-Revision": revision,
+    ETag: etag,
+    "Cache-Control": "private, no-cache",
+    Vary: "Authorization",
+  };
   const ifNoneMatch = header(c, "if-none-match");
   if (
     ifNoneMatch &&
     (ifNoneMatch.trim() === "*" || ifNoneMatch.split(",").some((t) => t.trim().replace(/^W\//, "") === etag))
   ) {
-    return c.body(null, 304);
+    return new Response(null, { status: 304, headers });
   }
-  return c.body(json, 200, { "Content-Type": "application/json" }) as unknown as ReturnType<
-    typeof c.json<T, 200>
-  >;
+  headers["Content-Type"] = "application/json";
+  return new Response(json, { status: 200, headers }) as unknown as ReturnType<typeof c.json<T, 200>>;
 }
 
 export function sendPage<T>(
@@ -116,7 +118,7 @@ export function sendPage<T>(
   what?: [string, string],
 ) {
   if (what && !page.found) throw notFound(what[0], what[1]);
-  const nextCursor = page.nextKey === null ? null : c.var.services.cursors.encode(binding, page.nextKey);
+  const nextCursor = page.nextKey === null ? null : c.get("services").cursors.encode(binding, page.nextKey);
   return sendRead(c, { items: page.items, nextCursor }, page.revision);
 }
 

@@ -57,7 +57,7 @@ export const structureRoutes = new OpenAPIHono<AppEnv>()
         422: unprocessableResponse,
       },
     }),
-    async (c) => sendWritten(c, 201, await createStructure(c.var.services.db, c.req.valid("json"))),
+    async (c) => sendWritten(c, 201, await createStructure(c.get("services").db, c.req.valid("json"))),
   )
   .openapi(
     v1Route({
@@ -122,7 +122,7 @@ export const structureRoutes = new OpenAPIHono<AppEnv>()
       sendWritten(
         c,
         200,
-        await updateStructure(c.var.services.db, c.req.valid("param").id, c.req.valid("json")),
+        await updateStructure(c.get("services").db, c.req.valid("param").id, c.req.valid("json")),
       ),
   )
   .openapi(
@@ -134,7 +134,7 @@ export const structureRoutes = new OpenAPIHono<AppEnv>()
       request: { params: IdParam },
       responses: { 204: { description: "Deleted" }, 409: conflictResponse },
     }),
-    async (c) => sendDeleted(c, await deleteStructure(c.var.services.db, c.req.valid("param").id)),
+    async (c) => sendDeleted(c, await deleteStructure(c.get("services").db, c.req.valid("param").id)),
   )
   .openapi(
     v1Route({
@@ -223,7 +223,7 @@ export const structureRoutes = new OpenAPIHono<AppEnv>()
       const { action } = input.query;
       const binding = { route: `${route}/principals`, params: { id, action } };
       const request = pageRequest(c, binding, input);
-      const { db, pages } = c.var.services;
+      const { db, pages } = c.get("services");
       const page = await pages.read(pageKey(binding, request), request.minRevision, (min) =>
         listPrincipals(db.reader(min), parseId(id), action, request),
       );

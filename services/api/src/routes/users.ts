@@ -49,7 +49,7 @@ export const userRoutes = new OpenAPIHono<AppEnv>()
         422: unprocessableResponse,
       },
     }),
-    async (c) => sendWritten(c, 201, await createUser(c.var.services.db, c.req.valid("json"))),
+    async (c) => sendWritten(c, 201, await createUser(c.get("services").db, c.req.valid("json"))),
   )
   .openapi(
     v1Route({
@@ -104,7 +104,11 @@ export const userRoutes = new OpenAPIHono<AppEnv>()
       },
     }),
     async (c) =>
-      sendWritten(c, 200, await updateUser(c.var.services.db, c.req.valid("param").id, c.req.valid("json"))),
+      sendWritten(
+        c,
+        200,
+        await updateUser(c.get("services").db, c.req.valid("param").id, c.req.valid("json")),
+      ),
   )
   .openapi(
     v1Route({
@@ -115,7 +119,7 @@ export const userRoutes = new OpenAPIHono<AppEnv>()
       request: { params: IdParam },
       responses: { 204: { description: "Deleted" } },
     }),
-    async (c) => sendDeleted(c, await deleteUser(c.var.services.db, c.req.valid("param").id)),
+    async (c) => sendDeleted(c, await deleteUser(c.get("services").db, c.req.valid("param").id)),
   )
   .openapi(
     v1Route({
@@ -131,7 +135,7 @@ export const userRoutes = new OpenAPIHono<AppEnv>()
       const input = { query: c.req.valid("query"), header: c.req.valid("header") };
       const binding = { route: `${route}/structures`, params: { id, action: input.query.action } };
       const request = pageRequest(c, binding, input);
-      const { db, pages } = c.var.services;
+      const { db, pages } = c.get("services");
       const page = await pages.read(pageKey(binding, request), request.minRevision, (min) =>
         listUserStructures(db.reader(min), parseId(id), input.query.action, request),
       );
@@ -152,7 +156,7 @@ export const userRoutes = new OpenAPIHono<AppEnv>()
       const input = { query: c.req.valid("query"), header: c.req.valid("header") };
       const binding = { route: `${route}/visible-users`, params: { id, action: input.query.action } };
       const request = pageRequest(c, binding, input);
-      const { db, pages } = c.var.services;
+      const { db, pages } = c.get("services");
       const page = await pages.read(pageKey(binding, request), request.minRevision, (min) =>
         listVisibleUsers(db.reader(min), parseId(id), input.query.action, request),
       );
