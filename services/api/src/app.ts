@@ -10,12 +10,21 @@ import { permissionRoutes } from "./routes/permissions.ts";
 import { structureRoutes } from "./routes/structures.ts";
 import { userRoutes } from "./routes/users.ts";
 import { invalidRequest } from "./routes/validation.ts";
+import { withWarmChecks } from "./routes/warm-check.ts";
 import type { AppEnv, Services } from "./services.ts";
 
 export const maxBodyBytes = 1024 * 1024;
 
+type AppOptions = { slowRequestMs?: number };
+
 /** Builds the HTTP app over ready-made services; importing this file starts nothing. */
-export function createApp(services: Services, options: { slowRequestMs?: number } = {}) {
+export function createApp(services: Services, options: AppOptions = {}) {
+  return withWarmChecks(createFullApp(services, options), services, options.slowRequestMs ?? 100);
+}
+
+/** Every route behind the whole middleware chain: the app without its warm path for checks. */
+export function createFullApp(services: Services, options: AppOptions = {}) {
+  const slowMs = options.slowRequestMs ?? 100;
   const app = new OpenAPIHono<AppEnv>({
     // Request validation failures (query, path, headers, body) become one 400 problem.
     defaultHook: (result) => {
@@ -28,7 +37,7 @@ export function createApp(services: Services, options: { slowRequestMs?: number 
     c.set("services", services);
     return next();
   });
-  app.use(observe(options.slowRequestMs ?? 100));
+  app.use(observe(slowMs));
   app.route("/", operationRoutes);
 
   // Order matters: the contract ranks 401, 403, 415, 413, then 400 and the rest.

@@ -1,5 +1,5 @@
 /** What tests, the benchmark and other packages build on. Importing starts nothing. */
-export { createApp, maxBodyBytes } from "./app.ts";
+export { createApp, createFullApp, maxBodyBytes } from "./app.ts";
 export { signToken } from "./auth/dev-token.ts";
 export { StartupError, startServices } from "./bootstrap.ts";
 export { type Config, parseConfig } from "./config.ts";
@@ -7,3 +7,4 @@ export { type Database, openPglite, openPostgres, type QueryObserver } from "./d
 export { migrationsFolder, schemaStatus } from "./db/migrations.ts";
 export { seedSynthetic } from "./db/seed-synthetic.ts";
 export { createLogger } from "./observability/logger.ts";
+export { withWarmChecks } from "./routes/warm-check.ts";

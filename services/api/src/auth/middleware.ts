@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler, Next } from "hono";
 import { forbidden, unauthorized } from "../domain/errors.ts";
 import { header as headerOf } from "../http/headers.ts";
 import { type Caller, hasScope, type TokenVerifier } from "./tokens.ts";
@@ -18,19 +18,28 @@ export function authenticate(
 ): MiddlewareHandler<{ Variables: AuthVariables }> {
   return function authenticate(c, next) {
     if (!verify) return next();
-    const header = headerOf(c, "authorization");
-    const match = header ? /^bearer +([^\s]+)\s*$/i.exec(header) : null;
-    if (!match?.[1])
+    const token = bearerToken(c);
+    if (!token) {
       throw unauthorized(
-        header ? "the Authorization header must be 'Bearer <token>'" : "a bearer token is required",
+        headerOf(c, "authorization")
+          ? "the Authorization header must be 'Bearer <token>'"
+          : "a bearer token is required",
       );
-    const admit = (caller: Caller) => {
-      const needed = scopeNeeded(c.req.method, c.req.path);
-      if (!hasScope(caller, needed)) throw forbidden(`this route needs the canopy:${needed} scope`);
-      c.set("caller", caller);
-      return next();
-    };
-    const caller = verify(match[1]);
-    return caller instanceof Promise ? caller.then(admit) : admit(caller);
+    }
+    const caller = verify(token);
+    return caller instanceof Promise ? caller.then((known) => admit(c, known, next)) : admit(c, caller, next);
   };
+}
+
+/** The token of an `Authorization: Bearer <token>` header. */
+export function bearerToken(c: Context): string | undefined {
+  const header = headerOf(c, "authorization");
+  return header ? /^bearer +([^\s]+)\s*$/i.exec(header)?.[1] : undefined;
+}
+
+function admit(c: Context<{ Variables: AuthVariables }>, caller: Caller, next: Next) {
+  const needed = scopeNeeded(c.req.method, c.req.path);
+  if (!hasScope(caller, needed)) throw forbidden(`this route needs the canopy:${needed} scope`);
+  c.set("caller", caller);
+  return next();
 }

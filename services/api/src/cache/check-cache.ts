@@ -65,7 +65,36 @@ export class CheckCache {
     this.l1 = { hierarchy: l1(options.ttlHierarchyS), permissions: l1(options.ttlPermissionsS) };
   }
 
-  async decide(subjects: readonly Subject[], minRevision: string | undefined) {
+  /** The decisions, from memory when it can, else read through the caches and the database. */
+  async decide(subjects: readonly Subject[], minRevision: string | undefined): Promise<Decided> {
+    return this.fromMemory(subjects, minRevision) ?? this.readThrough(subjects, minRevision);
+  }
+
+  /**
+   * The decisions when every part is in L1, valid, and the cache may serve at `minRevision`; else
+   * undefined, having counted nothing (the read-through counts what it finds).
+   */
+  fromMemory(subjects: readonly Subject[], minRevision: string | undefined): Decided | undefined {
+    const { seen } = this.freshness;
+    if (!this.freshness.isFresh() || (minRevision !== undefined && seen < BigInt(minRevision))) return;
+    const found: Found = { hierarchy: new Map(), permissions: new Map() };
+    for (const { userId, structureId } of subjects) {
+      if (structureId !== null && !this.peek("hierarchy", structureId, found.hierarchy)) return;
+      if (userId !== null && !this.peek("permissions", userId, found.permissions)) return;
+    }
+    for (const cache of caches) this.metrics.countLookup(cache, "l1", true, found[cache].size);
+    return { decisions: compute(subjects, found), revision: seen.toString() };
+  }
+
+  private peek<N extends CacheName>(cache: N, id: string, found: Map<string, Entry<N>>): boolean {
+    if (found.has(id)) return true;
+    const entry = this.l1[cache].get(id) as Entry<N> | undefined;
+    if (entry === undefined || !this.isValid(cache, id, entry)) return false;
+    found.set(id, entry);
+    return true;
+  }
+
+  private async readThrough(subjects: readonly Subject[], minRevision: string | undefined): Promise<Decided> {
     const wanted = {
       hierarchy: unique(subjects.map((x) => x.structureId)),
       permissions: unique(subjects.map((x) => x.userId)),
@@ -219,6 +248,7 @@ export class CheckCache {
 }
 
 type Found = { [N in CacheName]: Map<string, Entry<N>> };
+export type Decided = { decisions: CheckDecision[]; revision: string };
 const caches = ["hierarchy", "permissions"] as const;
 
 function compute(subjects: readonly Subject[], found: Found): CheckDecision[] {

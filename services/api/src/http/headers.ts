@@ -16,17 +16,14 @@ export function header(c: Context, name: string): string | undefined {
 }
 
 /**
- * A header every answer carries, whatever route or error produced it. Under the Node server it
- * goes on Node's response, which merges it with the answer's own headers when they are written:
- * `c.header()` would turn every answer's headers into a Fetch Headers object. Elsewhere (an
- * in-process `app.request()`) it is added to the answer once the app has made it.
+ * Sets a header every answer carries, whatever route or error produced it, on Node's response,
+ * which merges it with the answer's own headers when they are written: `c.header()` would turn
+ * every answer's headers into a Fetch Headers object. False when there is no Node response (an
+ * in-process `app.request()`): the answer itself must then carry it.
  */
-export async function withResponseHeader(c: Context, name: string, value: string, next: () => Promise<void>) {
+export function setOnNodeResponse(c: Context, name: string, value: string): boolean {
   const outgoing = (c.env as NodeBindings)?.outgoing;
-  if (outgoing?.setHeader) {
-    outgoing.setHeader(name, value);
-    return next();
-  }
-  await next();
-  c.res.headers.set(name, value);
+  if (!outgoing?.setHeader) return false;
+  outgoing.setHeader(name, value);
+  return true;
 }

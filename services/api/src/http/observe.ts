@@ -21,11 +21,7 @@ export function observe(slowMs: number): MiddlewareHandler<AppEnv> {
   return async function observe(c, next) {
     const started = performance.now();
     const requestId = c.get("requestId");
-    // The caller's traceparent, if any, is the parent; without an SDK the span only carries its ids.
-    const parent = extractContext((name) => header(c, name));
-    const span = tracer.startSpan(c.req.method, serverSpan, parent);
-    const traceId = traceIdOf(span);
-    c.set("traceId", traceId);
+    const { span, parent, traceId } = openRequestSpan(c);
     let route = "unmatched";
     try {
       // Statements and Redis calls nest under the span; a span in no trace needs no context.
@@ -38,30 +34,53 @@ export function observe(slowMs: number): MiddlewareHandler<AppEnv> {
       if (span.isRecording()) endRequestSpan(span, c.req.method, route, c.res.status, requestId);
       span.end();
     }
-    const seconds = (performance.now() - started) / 1000;
-    const { logger, metrics } = c.get("services");
-    const method = c.req.method;
-    const status = c.res.status;
-    const labels = { method, route, status: String(status) };
-    metrics.httpDuration.observe(labels, seconds);
-    metrics.httpRequests.inc(labels);
-    const write = method !== "GET" && method !== "HEAD" && route !== "/v1/check/batch";
-    const level =
-      status >= 500 ? "error" : write || status >= 400 || seconds * 1000 >= slowMs ? "info" : "debug";
-    if (!logger.isLevelEnabled(level)) return;
-    logger[level](
-      {
-        ...requestFields(c),
-        method,
-        route,
-        status,
-        durationMs: Math.round(seconds * 100_000) / 100,
-        revision: c.res.headers.get("canopy-revision") ?? undefined,
-        subject: c.get("caller")?.subject,
-      },
-      "request",
-    );
+    recordRequest(c, route, c.res, started, slowMs);
   };
+}
+
+/**
+ * The request's server span, child of the caller's traceparent if any; without an SDK it only
+ * carries the caller's ids. Sets the request's trace id for its log lines.
+ */
+export function openRequestSpan(c: Context<AppEnv>) {
+  const parent = extractContext((name) => header(c, name));
+  const span = tracer.startSpan(c.req.method, serverSpan, parent);
+  const traceId = traceIdOf(span);
+  c.set("traceId", traceId);
+  return { span, parent, traceId };
+}
+
+/** The HTTP metrics and, at its level, the log line of a request answered with `res`. */
+export function recordRequest(
+  c: Context<AppEnv>,
+  route: string,
+  res: Response,
+  started: number,
+  slowMs: number,
+) {
+  const seconds = (performance.now() - started) / 1000;
+  const { logger, metrics } = c.get("services");
+  const method = c.req.method;
+  const status = res.status;
+  const labels = { method, route, status: String(status) };
+  metrics.httpDuration.observe(labels, seconds);
+  metrics.httpRequests.inc(labels);
+  const write = method !== "GET" && method !== "HEAD" && route !== "/v1/check/batch";
+  const level =
+    status >= 500 ? "error" : write || status >= 400 || seconds * 1000 >= slowMs ? "info" : "debug";
+  if (!logger.isLevelEnabled(level)) return;
+  logger[level](
+    {
+      ...requestFields(c),
+      method,
+      route,
+      status,
+      durationMs: Math.round(seconds * 100_000) / 100,
+      revision: res.headers.get("canopy-revision") ?? undefined,
+      subject: c.get("caller")?.subject,
+    },
+    "request",
+  );
 }
 
 /** What ties a log line to its request: its id and, when it has one, its trace. */

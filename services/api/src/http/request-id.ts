@@ -1,16 +1,19 @@
 import { randomUUID } from "node:crypto";
-import type { MiddlewareHandler } from "hono";
-import { header, withResponseHeader } from "./headers.ts";
+import type { Context, MiddlewareHandler } from "hono";
+import { header, setOnNodeResponse } from "./headers.ts";
 
-/**
- * Hono's requestId, reading and answering through Node's own headers (see headers.ts): a
- * caller's X-Request-Id is kept when it is short and plain, else one is made.
- */
+/** The caller's X-Request-Id when it is short and plain, else a new one. */
+export function requestIdOf(c: Context): string {
+  const given = header(c, "x-request-id");
+  return given && given.length <= 255 && !/[^\w\-=]/.test(given) ? given : randomUUID();
+}
+
+/** Hono's requestId, reading and answering through Node's own headers (see headers.ts). */
 export function requestId(): MiddlewareHandler<{ Variables: { requestId: string } }> {
   return function requestId(c, next) {
-    const given = header(c, "x-request-id");
-    const id = given && given.length <= 255 && !/[^\w\-=]/.test(given) ? given : randomUUID();
+    const id = requestIdOf(c);
     c.set("requestId", id);
-    return withResponseHeader(c, "X-Request-Id", id, next);
+    if (setOnNodeResponse(c, "X-Request-Id", id)) return next();
+    return next().then(() => c.res.headers.set("X-Request-Id", id));
   };
 }

@@ -51,8 +51,8 @@ export function createMetrics(options: { poolStats?: () => PoolStats[] } = {}) {
       }
     },
   });
-  const countLookup = (cache: CacheName, layer: CacheLayer, hit: boolean) => {
-    lookups[cache][layer][hit ? "hit" : "miss"]++;
+  const countLookup = (cache: CacheName, layer: CacheLayer, hit: boolean, n = 1) => {
+    lookups[cache][layer][hit ? "hit" : "miss"] += n;
   };
   const cacheInvalidations = new Counter({
     name: "canopy_cache_invalidations_total",

@@ -33,6 +33,10 @@ export function childSpan(name: string): Span | undefined {
 
 export type Tracing = { shutdown(): Promise<void> };
 
+let sdkRunning = false;
+/** Whether an SDK records spans: requests then all take the traced path (see routes/warm-check.ts). */
+export const tracingStarted = () => sdkRunning;
+
 /**
  * Starts the OpenTelemetry SDK, exporting spans in batches over OTLP/HTTP (JSON), when an endpoint
  * is configured. The SDK and the exporter are imported only then: the default run never loads them.
@@ -72,11 +76,13 @@ export async function startTracing(
   });
   // Registers the provider, an AsyncLocalStorage context manager and the W3C propagators.
   provider.register();
+  sdkRunning = true;
   return {
     async shutdown() {
       try {
         await provider.shutdown();
       } finally {
+        sdkRunning = false;
         trace.disable();
         context.disable();
         propagation.disable();

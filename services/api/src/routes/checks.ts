@@ -1,4 +1,6 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { Decided } from "../cache/check-cache.ts";
 import { notFound } from "../domain/errors.ts";
 import { parseId } from "../domain/ids.ts";
 import { allows } from "../domain/roles.ts";
@@ -9,7 +11,7 @@ import { validHeaders, validQuery } from "./validation.ts";
 
 const tags = ["checks"];
 
-const check = v1Route({
+export const check = v1Route({
   method: "get",
   path: "/v1/check",
   tags,
@@ -18,20 +20,40 @@ const check = v1Route({
   responses: { 200: jsonResponse("The decision", CheckResult.extend({ revision: z.string() })) },
 });
 
-export const checkRoutes = new OpenAPIHono<AppEnv>();
-// The hottest route validates in its handler, with the same schemas and the same 400s as the
-// validator middleware, which costs a cached check a large share of its time (README: speed).
-checkRoutes.openAPIRegistry.registerPath(check);
-checkRoutes.get(check.path, async (c) => {
+/** The check's query, the revision it must reflect and its subject; throws the route's 400s. */
+function checkInput(c: Context<AppEnv>) {
   const query = validQuery(c, CheckQuery);
   const minRevision = minRevisionOf({ query, header: validHeaders(c, ReadHeaders) });
-  const subject = { userId: parseId(query.userId), structureId: parseId(query.structureId) };
-  const { decisions, revision } = await c.get("services").checks.decide([subject], minRevision);
-  const [decision] = decisions;
+  const subjects = [{ userId: parseId(query.userId), structureId: parseId(query.structureId) }];
+  return { query, minRevision, subjects };
+}
+
+function checkAnswer(c: Context<AppEnv>, query: z.output<typeof CheckQuery>, decided: Decided) {
+  const [decision] = decided.decisions;
   if (!decision?.userFound) throw notFound("user", query.userId);
   if (!decision.structureFound) throw notFound("structure", query.structureId);
   const { role, grantedAt } = decision;
+  const { revision } = decided;
   return sendRead(c, { allowed: allows(role, query.action), role, grantedAt, revision }, revision);
+}
+
+/**
+ * GET /v1/check answered from memory alone, or undefined when it needs the database. Throws
+ * what the route throws. The warm path (warm-check.ts) serves most checks with it.
+ */
+export function checkFromMemory(c: Context<AppEnv>): Response | undefined {
+  const { query, minRevision, subjects } = checkInput(c);
+  const decided = c.get("services").checks.fromMemory(subjects, minRevision);
+  return decided && checkAnswer(c, query, decided);
+}
+
+export const checkRoutes = new OpenAPIHono<AppEnv>();
+// Validated in the handler, with the same schemas and 400s as the validator middleware, which
+// costs a check a large share of its time (see validation.ts).
+checkRoutes.openAPIRegistry.registerPath(check);
+checkRoutes.get(check.path, async (c) => {
+  const { query, minRevision, subjects } = checkInput(c);
+  return checkAnswer(c, query, await c.get("services").checks.decide(subjects, minRevision));
 });
 
 checkRoutes.openapi(
