@@ -1,7 +1,14 @@
 import type { Call } from "./load.ts";
 import type { Subjects } from "./subjects.ts";
 
-export type Case = { name: string; target: "hello" | "api" | "api-pair"; what: string; calls: Call[] };
+export type Case = {
+  name: string;
+  target: "hello" | "api" | "api-pair";
+  what: string;
+  calls: Call[];
+  /** An open-loop case: requests at this share of another case's measured rate, instead of flat out. */
+  rate?: { of: string; share: number };
+};
 
 /** A deterministic stream of (user, structure) pairs drawn uniformly: nearly every one is new to the cache. */
 function coldPairs(counts: { users: number; structures: number }, n: number): Call[] {
@@ -52,6 +59,22 @@ export function buildCases(
       target: "api",
       what: `GET /v1/check over ${pairs.length} pairs, cached after their first pass`,
       calls: pairs.map((p) => ({ method: "GET", path: checkPath(p) })),
+    },
+    // Below saturation, at a fixed rate: half of what the check case reached. The hello-world at
+    // the same rate and connections is the control for what the load generator adds.
+    {
+      name: "hello-half-rate",
+      target: "hello",
+      what: "bare Hono at the rate of check-half-rate, as its control",
+      calls: [{ method: "GET", path: "/" }],
+      rate: { of: "check", share: 0.5 },
+    },
+    {
+      name: "check-half-rate",
+      target: "api",
+      what: "the check case at half the rate it reached: latency below saturation",
+      calls: pairs.map((p) => ({ method: "GET", path: checkPath(p) })),
+      rate: { of: "check", share: 0.5 },
     },
     {
       name: "check-uncached",

@@ -11,9 +11,17 @@ export type Measurement = {
   errors: number;
   timeouts: number;
   statusCodes: Record<string, number>;
+  /** CPU seconds the server processes used during the measured run (not the warm-up). */
+  cpuSeconds: number;
 };
 
-export type LoadOptions = { connections: number; duration: number; headers: Record<string, string> };
+export type LoadOptions = {
+  connections: number;
+  duration: number;
+  headers: Record<string, string>;
+  /** Requests per second over all connections; flat out when absent. */
+  overallRate?: number | undefined;
+};
 
 /**
  * One autocannon run against `url`. Every request asks `next()` for its method, path and body,
@@ -29,6 +37,7 @@ function run(url: string, next: () => Call, opts: LoadOptions): Promise<autocann
         duration: opts.duration,
         headers: opts.headers,
         timeout: 10,
+        ...(opts.overallRate ? { overallRate: Math.max(1, Math.round(opts.overallRate)) } : {}),
         requests: [
           {
             setupRequest: (req) => {
@@ -58,10 +67,16 @@ function run(url: string, next: () => Call, opts: LoadOptions): Promise<autocann
   });
 }
 
-/** A warm-up run (discarded), then the measured one. */
-export async function measure(url: string, next: () => Call, opts: LoadOptions & { warmup: number }) {
+/** A warm-up run (discarded), then the measured one, reading the server's CPU time around it. */
+export async function measure(
+  url: string,
+  next: () => Call,
+  opts: LoadOptions & { warmup: number; cpuSeconds: () => number },
+) {
   if (opts.warmup > 0) await run(url, next, { ...opts, duration: opts.warmup });
+  const cpuBefore = opts.cpuSeconds();
   const r = await run(url, next, opts);
+  const cpuSeconds = opts.cpuSeconds() - cpuBefore;
   const statusCodes: Record<string, number> = {};
   for (const [code, stat] of Object.entries(r.statusCodeStats ?? {})) statusCodes[code] = stat.count ?? 0;
   return {
@@ -73,5 +88,6 @@ export async function measure(url: string, next: () => Call, opts: LoadOptions &
     errors: r.errors,
     timeouts: r.timeouts,
     statusCodes,
+    cpuSeconds,
   } satisfies Measurement;
 }

@@ -8,6 +8,8 @@ export type Options = {
   duration: number;
   warmup: number;
   connections: number;
+  /** Connections of the open-loop (fixed-rate) cases. */
+  rateConnections: number;
   /** How many times every case runs; the table shows medians over the repeats. */
   repeat: number;
   /** Allowed check pairs to sample (denied ones are added, a third as many). */
@@ -33,8 +35,10 @@ const usage = `usage: pnpm bench [options]   (every option also reads BENCH_<NAM
   --small                 20k users, 2k structures, 30k grants (default: 1M / 100k / 1.5M)
   --users N --structures N --depth N --grants N --seed N
   --duration S (10)  --warmup S (3)  --connections N (100)  --repeat N (1)
+  --rate-connections N (20)   connections of the fixed-rate cases (*-half-rate)
   --pairs N (2000)  --viewers N (500)  --batch-size N (10)
-  --cases a,b         subset of: hello, check, check-uncached, check-2x, batch, visible-users
+  --cases a,b         subset of: hello, check, hello-half-rate and check-half-rate (both need
+                      check), check-uncached, check-2x, batch, visible-users
   --api-env K=V       extra environment for the API process (repeatable)
   --keep              keep the scratch database (its URL is printed)
   BENCH_DATABASE_URL  use this database instead of a scratch one (seeded only when empty)
@@ -64,6 +68,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       duration: { type: "string" },
       warmup: { type: "string" },
       connections: { type: "string" },
+      "rate-connections": { type: "string" },
       repeat: { type: "string" },
       pairs: { type: "string" },
       viewers: { type: "string" },
@@ -95,7 +100,16 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     apiEnv[kv.slice(0, at)] = kv.slice(at + 1);
   }
   const cases = (flag("cases") ?? "").split(",").filter(Boolean);
-  const known = ["hello", "check", "batch", "visible-users"];
+  const known = [
+    "hello",
+    "check",
+    "hello-half-rate",
+    "check-half-rate",
+    "check-uncached",
+    "check-2x",
+    "batch",
+    "visible-users",
+  ];
   const unknown = cases.filter((c) => !known.includes(c));
   if (unknown.length)
     throw new UsageError(`unknown case(s) ${unknown.join(", ")}; known: ${known.join(", ")}`);
@@ -112,6 +126,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     duration: num("duration", 10, 1),
     warmup: num("warmup", 3, 0),
     connections: Math.floor(num("connections", 100, 1)),
+    rateConnections: Math.floor(num("rate-connections", 20, 1)),
     repeat: Math.floor(num("repeat", 1, 1)),
     pairs: Math.floor(num("pairs", 2000, 1)),
     viewers: Math.floor(num("viewers", 500, 1)),

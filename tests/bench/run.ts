@@ -13,7 +13,7 @@ import { buildCases, verify } from "./cases.ts";
 import { openBenchDatabase, prepare, redact } from "./database.ts";
 import { type Measurement, measure } from "./load.ts";
 import { parseOptions, UsageError } from "./options.ts";
-import { repoRoot, resultsDir, type Server, startServer } from "./servers.ts";
+import { cpuSecondsOf, repoRoot, resultsDir, type Server, startServer } from "./servers.ts";
 import { pickSubjects } from "./subjects.ts";
 
 const log = (msg: string) => console.error(`[bench] ${msg}`);
@@ -70,6 +70,7 @@ function combine([a, b]: Measurement[]): Measurement {
     errors: a.errors + b.errors,
     timeouts: a.timeouts + b.timeouts,
     statusCodes: codes,
+    cpuSeconds: a.cpuSeconds + b.cpuSeconds,
   };
 }
 
@@ -143,25 +144,37 @@ async function main() {
     for (const c of cases) {
       let i = 0;
       const next = () => c.calls[i++ % c.calls.length] as (typeof c.calls)[number];
-      log(
-        `repeat ${r}/${opts.repeat} ${c.name}: ${opts.warmup} s warm-up + ${opts.duration} s, -c ${opts.connections}`,
-      );
-      const load = (url: string, connections: number) =>
-        measure(url, next, {
+      // An open-loop case runs at a share of the rate its reference case reached in this repeat.
+      const reference = c.rate && runs.find((x) => x.repeat === r && x.case === c.rate?.of);
+      const overallRate = c.rate && reference ? reference.rps * c.rate.share : undefined;
+      if (c.rate && !reference) log(`  ${c.name}: no ${c.rate.of} run to take the rate from; flat out`);
+      const shape = overallRate
+        ? `-c ${opts.rateConnections} at ${Math.round(overallRate)} req/s`
+        : `-c ${opts.connections}`;
+      log(`repeat ${r}/${opts.repeat} ${c.name}: ${opts.warmup} s warm-up + ${opts.duration} s, ${shape}`);
+      const load = (server: Server, connections: number, share = 1) =>
+        measure(server.url, next, {
           connections,
           duration: opts.duration,
           warmup: opts.warmup,
           headers: c.target === "hello" ? {} : { authorization: `Bearer ${token}` },
+          overallRate: overallRate && overallRate * share,
+          cpuSeconds: () => cpuSecondsOf(server.pid),
         });
       const m =
         c.target === "api-pair" && servers.api2
           ? combine(
               await Promise.all([
-                load(servers.api.url, Math.ceil(opts.connections / 2)),
-                load(servers.api2.url, Math.floor(opts.connections / 2)),
+                load(servers.api, Math.ceil(opts.connections / 2), 0.5),
+                load(servers.api2, Math.floor(opts.connections / 2), 0.5),
               ]),
             )
-          : await load(servers[c.target === "hello" ? "hello" : "api"].url, opts.connections);
+          : await load(
+              servers[c.target === "hello" ? "hello" : "api"],
+              // autocannon's rate limiter sends in bursts over many connections: hello's p99 reaches
+              // tens of ms at -c 100; fewer connections keep the open-loop cases' latency honest.
+              c.rate ? opts.rateConnections : opts.connections,
+            );
       if (m.non2xx || m.errors)
         log(`  ${c.name}: ${m.non2xx} non-2xx, ${m.errors} errors ${JSON.stringify(m.statusCodes)}`);
       runs.push({ repeat: r, case: c.name, ...m });
@@ -184,19 +197,22 @@ async function main() {
       p50: median(mine.map((x) => x.p50)),
       p99: median(mine.map((x) => x.p99)),
       ratio: helloRps ? Math.round((rps / helloRps) * 1000) / 1000 : null,
+      /** Server CPU per request, in µs: what one request costs the server, whoever else runs. */
+      cpuUs: Math.round(median(mine.map((x) => (x.requests ? (x.cpuSeconds * 1e6) / x.requests : 0)))),
       non2xx: mine.reduce((a, x) => a + x.non2xx, 0),
       errors: mine.reduce((a, x) => a + x.errors, 0),
     };
   });
 
   const rows = [
-    ["case", "req/s", "p50 ms", "p99 ms", "vs hello", "non-2xx", "errors"],
+    ["case", "req/s", "p50 ms", "p99 ms", "vs hello", "server CPU µs/req", "non-2xx", "errors"],
     ...summary.map((s) => [
       s.case,
       s.rps.toLocaleString("en-US"),
       String(s.p50),
       String(s.p99),
       s.ratio === null ? "-" : `${(s.ratio * 100).toFixed(1)}%`,
+      String(s.cpuUs),
       String(s.non2xx),
       String(s.errors),
     ]),
@@ -207,7 +223,8 @@ async function main() {
   const sizes = seed.counts;
   console.log(
     `\nCanopy bench: ${sizes.users} users, ${sizes.structures} structures, ${sizes.grants} grants; ` +
-      `-c ${opts.connections}, ${opts.warmup} s warm-up, ${opts.duration} s, median of ${opts.repeat}`,
+      `-c ${opts.connections} (fixed-rate cases: -c ${opts.rateConnections}), ${opts.warmup} s warm-up, ` +
+      `${opts.duration} s, median of ${opts.repeat}`,
   );
   const seedNote = seed.seeded ? `seed ${seed.ms.total} ms` : "seed: reused existing data";
   const probed = `checks answered as sampled: ${sanity.checksProbed - sanity.checkMismatches.length}/${sanity.checksProbed}`;

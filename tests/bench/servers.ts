@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,6 +10,28 @@ export const resultsDir = join(repoRoot, "tests", "bench", "results");
 const tsxCli = createRequire(import.meta.url).resolve("tsx/cli");
 
 const starts = new Map<string, number>();
+const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+
+/**
+ * CPU seconds (user and system, every thread) of a process and its descendants, from /proc:
+ * the server's own cost per request, which the load generator sharing the machine does not blur.
+ */
+export function cpuSecondsOf(pid: number): number {
+  let ticks = 0;
+  const visit = (p: number) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]); // utime and stime, fields 14 and 15
+      for (const task of readdirSync(`/proc/${p}/task`)) {
+        const children = readFileSync(`/proc/${p}/task/${task}/children`, "utf8").split(" ");
+        for (const child of children.filter(Boolean)) visit(Number(child));
+      }
+    } catch {} // exited meanwhile
+  };
+  visit(pid);
+  return ticks / clockTicks;
+}
 
 export type Server = { name: string; url: string; pid: number; logFile: string; stop: () => Promise<void> };
 
