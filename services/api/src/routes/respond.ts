@@ -95,6 +95,8 @@ export function sendRead<T extends object>(c: Context<AppEnv>, body: T, revision
   const json = JSON.stringify(body);
   const etag = `"${hash("sha1", json, "base64url")}"`;
   const headers: Record<string, string> = {
+    // Set by the request-id middleware too; in the record, the warm path needs no other header.
+    "X-Request-Id": c.get("requestId"),
     "Canopy-Revision": revision,
     ETag: etag,
     "Cache-Control": "private, no-cache",

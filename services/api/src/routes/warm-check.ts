@@ -1,7 +1,6 @@
 import { type Context, Hono } from "hono";
 import { bearerToken, scopeNeeded } from "../auth/middleware.ts";
 import { hasScope } from "../auth/tokens.ts";
-import { setOnNodeResponse } from "../http/headers.ts";
 import { openRequestSpan, recordRequest } from "../http/observe.ts";
 import { requestIdOf } from "../http/request-id.ts";
 import { tracingStarted } from "../observability/tracing.ts";
@@ -15,8 +14,8 @@ import { check, checkFromMemory } from "./checks.ts";
  * promises, which cost such a check more than everything else it does (README: speed).
  *
  * The warm path answers only what the full app would answer with 200 or 304 in the same way:
- * it builds the answer with the route's own functions and frames it with the middleware's
- * (request id, metrics, log line). Anything else (a token not seen yet, a missing scope, a bad
+ * it builds the answer with the route's own functions (sendRead carries the request id) and
+ * frames it with the middleware's (metrics, log line). Anything else (a token not seen yet, a missing scope, a bad
  * query, an unknown id, a cache miss, a revision not seen yet, an SDK recording spans) goes to
  * the full app, which gives every error and loads what is missing; the next check is warm.
  */
@@ -38,6 +37,7 @@ function warmCheck(c: Context<AppEnv>, services: Services, slowMs: number): Resp
   }
   c.set("services", services);
   c.set("caller", caller);
+  c.set("requestId", requestIdOf(c));
   let res: Response | undefined;
   try {
     res = checkFromMemory(c);
@@ -45,9 +45,6 @@ function warmCheck(c: Context<AppEnv>, services: Services, slowMs: number): Resp
     return; // the full app answers with the problem
   }
   if (!res) return;
-  const requestId = requestIdOf(c);
-  c.set("requestId", requestId);
-  if (!setOnNodeResponse(c, "X-Request-Id", requestId)) res.headers.set("X-Request-Id", requestId);
   openRequestSpan(c);
   recordRequest(c, check.path, res, started, slowMs);
   return res;
