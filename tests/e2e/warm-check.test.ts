@@ -108,7 +108,9 @@ describe("the warm path for checks", () => {
 
   it("counts warm checks under the route pattern, with their cache hits", async () => {
     const metric = async (name: string, labels: Record<string, string>) => {
-      const { values } = await api.services.metrics.registry.getSingleMetric(name)!.get();
+      const found = api.services.metrics.registry.getSingleMetric(name);
+      if (!found) throw new Error(`no metric ${name}`);
+      const { values } = await found.get();
       const match = values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x));
       return match?.value ?? 0;
     };

@@ -203,10 +203,13 @@ export const migrate: Step = {
 export const ensureDeployment: Step = {
   name: "deployment",
   async run(ctx) {
-    await ctx.kube.apply(buildDeployment(ctx.cluster));
     const c = ctx.cluster;
-    const hpa = ctx.spec.autoscaling.enabled ? buildHorizontalPodAutoscaler(c) : undefined;
-    await applyOrDelete(ctx, hpa, ref(ctx, "autoscaling/v2", "HorizontalPodAutoscaler", names(c).app));
+    const hpa = ref(ctx, "autoscaling/v2", "HorizontalPodAutoscaler", names(c).app);
+    // Autoscaling switched off: the HPA goes first, or its controller would scale the fixed
+    // replica count back to its own bounds before noticing it is gone.
+    if (!ctx.spec.autoscaling.enabled) await ctx.kube.delete(hpa);
+    await ctx.kube.apply(buildDeployment(c));
+    if (ctx.spec.autoscaling.enabled) await ctx.kube.apply(buildHorizontalPodAutoscaler(c));
     return next;
   },
 };

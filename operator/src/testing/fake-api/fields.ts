@@ -38,6 +38,19 @@ export const key = (p: Path) => JSON.stringify(p);
 export const unkey = (k: string) => JSON.parse(k) as Path;
 export const display = (p: Path) => `.${p.join(".")}`;
 
+/** Owned leaf paths in the API server's managedFields notation: `{"f:spec":{"f:replicas":{}}}`. */
+export function fieldsV1(paths: Path[]): Obj {
+  const out: Obj = {};
+  for (const p of paths) {
+    let cur = out;
+    for (const k of p) {
+      cur[`f:${k}`] ??= {};
+      cur = cur[`f:${k}`] as Obj;
+    }
+  }
+  return out;
+}
+
 export function getPath(obj: unknown, p: Path): unknown {
   let cur = obj;
   for (const k of p) {

@@ -29,6 +29,7 @@ export const builtIn: Resource[] = [
   r("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies"),
   r("networking.k8s.io/v1", "Ingress", "ingresses", true),
   r("coordination.k8s.io/v1", "Lease", "leases"),
+  r("apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", true, false),
 ];
 
 export const canopy = [r("canopy.dev/v1alpha1", "CanopyCluster", "canopyclusters", true)];

@@ -9,14 +9,41 @@ export type Simulation = {
 
 /**
  * Plays the controllers a real cluster runs: the Deployment controller (every replica rolled
- * out and available), the Job controller (per `job`), CloudNativePG (every instance ready).
+ * out and available), the Job controller (per `job`), the HorizontalPodAutoscaler controller
+ * (its target's replicas kept within its bounds: at the minimum, as with no load), CloudNativePG
+ * (every instance ready).
  * Writes go through the status subresource under their own field managers.
  */
 export function simulateControllers(api: FakeApiServer, sim: Simulation = {}) {
   const { store } = api;
+  const deployments = api.resource("apps/v1", "Deployment");
+  const autoscalers = api.resource("autoscaling/v2", "HorizontalPodAutoscaler");
+  /** What the HPA controller does to a Deployment that one of its autoscalers targets. */
+  const autoscale = (ns: string | undefined, name: string) => {
+    const hpa = store
+      .list(autoscalers, ns)
+      .find((h) => ((h.spec as Obj).scaleTargetRef as Obj | undefined)?.name === name);
+    const d = store.get(deployments, ns, name);
+    if (!hpa || !d) return;
+    const { minReplicas = 1, maxReplicas } = hpa.spec as { minReplicas?: number; maxReplicas: number };
+    const replicas = (d.spec as Obj).replicas as number | undefined;
+    const wanted = Math.min(Math.max(replicas ?? 0, minReplicas), maxReplicas);
+    if (replicas === wanted) return;
+    setImmediate(() => {
+      const current = store.get(deployments, ns, name);
+      if (!current) return;
+      const body = { ...current, spec: { ...(current.spec as Obj), replicas: wanted } };
+      store.replace(deployments, ns, name, body, "kube-controller-manager");
+    });
+  };
   const react = (e: WatchEvent) => {
     if (e.type === "DELETED") return;
     const o = e.object;
+    if (o.kind === "HorizontalPodAutoscaler") {
+      const target = ((o.spec as Obj).scaleTargetRef as Obj | undefined)?.name;
+      if (typeof target === "string") autoscale(o.metadata.namespace, target);
+    }
+    if (o.kind === "Deployment") autoscale(o.metadata.namespace, o.metadata.name);
     const spec = (o.spec ?? {}) as Obj;
     const status = (o.status ?? {}) as Obj;
     const ns = o.metadata.namespace;

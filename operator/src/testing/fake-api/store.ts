@@ -4,6 +4,7 @@ import {
   deepEqual,
   deletePath,
   display,
+  fieldsV1,
   getPath,
   isMap,
   key,
@@ -299,6 +300,8 @@ export class Store {
       manager: m.split("|")[0],
       operation: o.operation,
       ...(m.endsWith("|status") ? { subresource: "status" } : {}),
+      fieldsType: "FieldsV1",
+      fieldsV1: fieldsV1([...o.fields].map(unkey)),
     }));
     this.objects.set(id, obj);
     this.emit(res, obj, type, false);
