@@ -16,7 +16,7 @@ import { simulateControllers } from "../testing/fake-api/simulate.ts";
 import { repoRoot } from "../testing/helm.ts";
 
 /**
- * The controller suite in the mode it runs in against a real cluster: KUBECONFIG names an API
+ * The controller and leader-election suites in the mode they run in against a real cluster: KUBECONFIG names an API
  * server in a kubeconfig file, the suite applies the chart's CRD, works in namespaces of its own
  * and reads everything through the client. Here the server is the fake one, in this process.
  */
@@ -42,7 +42,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-it("the controller suite passes against the API server KUBECONFIG names, as against a real cluster", async () => {
+it("the operator suites pass against the API server KUBECONFIG names, as against a real cluster", async () => {
   await api.start();
   stopSimulation = simulateControllers(api);
   const kubeconfig = join(dir, "kubeconfig.json");
@@ -56,6 +56,9 @@ it("the controller suite passes against the API server KUBECONFIG names, as agai
       vitest,
       "run",
       "operator/src/controller/controller.e2e.test.ts",
+      "operator/src/leader.e2e.test.ts",
+      // One cluster for both: each suite's operators would reconcile the other's CanopyClusters.
+      "--no-file-parallelism",
       "--reporter=json",
       `--outputFile=${report}`,
     ],
@@ -73,7 +76,7 @@ it("the controller suite passes against the API server KUBECONFIG names, as agai
   });
   const result = JSON.parse(readFileSync(report, "utf8")) as Report;
   // The two tests that need the fake's simulated failure or audit log do not run in this mode.
-  expect(result).toMatchObject({ numPassedTests: 7, numFailedTests: 0, numPendingTests: 2 });
+  expect(result).toMatchObject({ numPassedTests: 8, numFailedTests: 0, numPendingTests: 2 });
   const calls = api.audit.filter((a) => a.user === "suite");
   expect(calls).toEqual(
     expect.arrayContaining([
@@ -83,5 +86,6 @@ it("the controller suite passes against the API server KUBECONFIG names, as agai
     ]),
   );
   const created = calls.filter((a) => a.verb === "create" && a.resource === "namespaces");
-  expect(created.length).toBe(7);
+  // One per controller test that runs, and two for leader election (leases, and its CanopyCluster).
+  expect(created.length).toBe(9);
 }, 300_000);
