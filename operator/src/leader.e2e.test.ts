@@ -1,4 +1,3 @@
-import { KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
 import { afterAll, beforeAll, expect, it, onTestFinished } from "vitest";
 import { runOperator } from "./operator.ts";
 import { builtIn, canopy, cloudNativePg } from "./testing/fake-api/resources.ts";
@@ -60,21 +59,7 @@ it(
     expect(await holder()).toBe(leaderName);
 
     // Only the leader reconciles: one field manager's worth of writes, and the CanopyCluster gets Ready.
-    const kubectl = KubernetesObjectApi.makeApiClient(cluster.kubeConfig("test"));
-    const apply = (version: string) =>
-      kubectl.patch(
-        {
-          apiVersion: "canopy.dev/v1alpha1",
-          kind: "CanopyCluster",
-          metadata: { name: "c", namespace: ns },
-          spec: { version },
-        } as never,
-        undefined,
-        undefined,
-        "kubectl",
-        true,
-        PatchStrategy.ServerSideApply,
-      );
+    const apply = (version: string) => cluster.applyCanopyCluster(ns, "c", { version });
     const serving = async () =>
       ((await cluster.get(canopyResource, ns, "c"))?.status as { version?: string } | undefined)?.version;
     const [v1, v2] = cluster.versions;

@@ -1,4 +1,4 @@
-import { KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
+import { KubernetesObjectApi } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIELD_MANAGER } from "../constants.ts";
 import { runOperator } from "../operator.ts";
@@ -70,21 +70,7 @@ async function children(ns: string) {
     );
 }
 
-/** `kubectl apply --server-side` of a CanopyCluster, with the suite's image. */
-const applyCluster = (ns: string, spec: CanopyClusterSpec, name = "canopy") =>
-  kubectl.patch(
-    {
-      apiVersion: "canopy.dev/v1alpha1",
-      kind: "CanopyCluster",
-      metadata: { name, namespace: ns },
-      spec: cluster.image ? { image: cluster.image, ...spec } : spec,
-    } as never,
-    undefined,
-    undefined,
-    "kubectl",
-    true,
-    PatchStrategy.ServerSideApply,
-  );
+const applyCluster = (ns: string, spec: CanopyClusterSpec) => cluster.applyCanopyCluster(ns, "canopy", spec);
 
 /** Ready, and nothing left to do for the current generation. */
 async function settled(ns: string) {

@@ -9,7 +9,9 @@ import {
   Watch,
 } from "@kubernetes/client-node";
 import { parse } from "yaml";
+import { API_VERSION, KIND } from "../constants.ts";
 import { statusOf } from "../kube/client.ts";
+import type { CanopyClusterSpec } from "../types.ts";
 import type { Obj } from "./fake-api/fields.ts";
 import { apiVersionOf, type Resource } from "./fake-api/resources.ts";
 import { FakeApiServer } from "./fake-api/server.ts";
@@ -47,6 +49,8 @@ export type TestCluster = {
   namespace(name: string): Promise<string>;
   get(resource: Resource, namespace: string, name: string): Promise<Stored | undefined>;
   list(resource: Resource, namespace: string): Promise<Stored[]>;
+  /** `kubectl apply --server-side` of a CanopyCluster, with the suite's image. */
+  applyCanopyCluster(namespace: string, name: string, spec: CanopyClusterSpec): Promise<unknown>;
   /** Watches these kinds in a namespace from now on, keeping every event. */
   record(namespace: string, resources: Resource[]): Promise<{ events: SeenEvent[]; stop: () => void }>;
   stop(): Promise<void>;
@@ -61,7 +65,7 @@ async function fakeCluster(resources: Resource[], simulation: Simulation): Promi
   const api = await new FakeApiServer(resources).start();
   const stopSimulation = simulateControllers(api, simulation);
   return {
-    ...clientReads(api.kubeConfig()),
+    ...clientReads(api.kubeConfig(), undefined),
     fake: api,
     timeoutMs: 15_000,
     image: undefined,
@@ -90,11 +94,12 @@ async function realCluster(kubeconfig: string): Promise<TestCluster> {
   const created: string[] = [];
   const versions = (process.env.CANOPY_E2E_VERSIONS ?? "1.0.0,1.1.0").split(",");
   if (versions.length !== 2) throw new Error("CANOPY_E2E_VERSIONS names two tags, comma-separated");
+  const image = process.env.CANOPY_E2E_IMAGE;
   return {
-    ...clientReads(kubeConfig()),
+    ...clientReads(kubeConfig(), image),
     fake: undefined,
     timeoutMs: Number(process.env.CANOPY_E2E_TIMEOUT_MS ?? 10 * 60_000),
-    image: process.env.CANOPY_E2E_IMAGE,
+    image,
     versions: versions as [string, string],
     kubeConfig,
     async namespace(name) {
@@ -113,8 +118,8 @@ async function realCluster(kubeconfig: string): Promise<TestCluster> {
   };
 }
 
-/** Reads and watches through the client library, as kubectl would. */
-function clientReads(kc: KubeConfig) {
+/** Reads, watches and applies through the client library, as kubectl would. */
+function clientReads(kc: KubeConfig, image: string | undefined) {
   const client = KubernetesObjectApi.makeApiClient(kc);
   const typed = (r: Resource, o: KubernetesObject) =>
     ({ ...o, apiVersion: apiVersionOf(r), kind: r.kind }) as Stored;
@@ -135,6 +140,20 @@ function clientReads(kc: KubeConfig) {
       const { items } = await client.list(apiVersionOf(r), r.kind, namespace);
       return items.map((o) => typed(r, o));
     },
+    applyCanopyCluster: (namespace: string, name: string, spec: CanopyClusterSpec) =>
+      client.patch(
+        {
+          apiVersion: API_VERSION,
+          kind: KIND,
+          metadata: { name, namespace },
+          spec: image ? { image, ...spec } : spec,
+        } as KubernetesObject,
+        undefined,
+        undefined,
+        "kubectl",
+        true,
+        PatchStrategy.ServerSideApply,
+      ),
     async record(namespace: string, resources: Resource[]) {
       const events: SeenEvent[] = [];
       const watches = await Promise.all(
