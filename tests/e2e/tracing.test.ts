@@ -358,6 +358,25 @@ describe("tracing through OpenTelemetry", () => {
     for (const line of logLines(server).filter((l) => l.requestId === requestId)) {
       expect(line.traceId).toBe(t.traceId);
     }
+    // A warm check, answered without the middleware chain, names its caller's trace too.
+    const json = async (res: Promise<Response>) => (await (await res).json()) as { id: string };
+    const place = await json(call(server, "POST", "/v1/structures", {}, { name: "traced" }));
+    const person = await json(
+      call(server, "POST", "/v1/users", {}, { email: "traced@trace.test", name: "t", structureId: place.id }),
+    );
+    const checkPath = `/v1/check?userId=${person.id}&structureId=${place.id}&action=read`;
+    expect((await call(server, "GET", checkPath, {})).status).toBe(200); // loads the caches
+    const warmTrace = newTrace();
+    const warm = await call(server, "GET", checkPath, { traceparent: traceparent(warmTrace) });
+    expect(warm.status).toBe(200);
+    const warmId = warm.headers.get("x-request-id");
+    await within(5_000, async () => logLines(server).some((l) => l.requestId === warmId));
+    expect(logLines(server).find((l) => l.requestId === warmId)).toMatchObject({
+      msg: "request",
+      route: "/v1/check",
+      status: 200,
+      traceId: warmTrace.traceId,
+    });
     // A slow statement of a request names the request and its trace, with no SDK tracking spans.
     const blocker = new pg.Client({ connectionString: database.url });
     await blocker.connect();

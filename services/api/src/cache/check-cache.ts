@@ -17,6 +17,8 @@ type Entry<N extends CacheName> = {
   value: Value<N>;
   /** Derived on first use and kept with the entry in L1 (never in Redis): checks reuse them. */
   deps?: readonly string[];
+  /** Freshness.version when the entry was last found valid. */
+  validAt?: number;
   chain?: readonly string[];
   grants?: Grants;
 };
@@ -213,11 +215,15 @@ export class CheckCache {
   }
 
   private isValid<N extends CacheName>(cache: N, id: string, entry: Entry<N>): boolean {
+    // Nothing changed since it was last found valid: no need to look at its dependencies again.
+    if (entry.validAt === this.freshness.version) return true;
     entry.deps ??=
       cache === "hierarchy"
         ? dependenciesOf.hierarchy(id, entry.value as string | null)
         : dependenciesOf.permissions(id);
-    return this.freshness.isValid(entry.revision, entry.deps);
+    if (!this.freshness.isValid(entry.revision, entry.deps)) return false;
+    entry.validAt = this.freshness.version;
+    return true;
   }
 
   private store(ids: { [N in CacheName]: string[] }, inputs: CheckInputs): Found {

@@ -15,6 +15,8 @@ export class Freshness {
   /** Entries read below this revision are invalid (set when the map is reset). */
   private floor = 0n;
   seen = 0n;
+  /** Moves whenever an entry may have stopped being valid: what was valid at one value still is. */
+  version = 0;
   private syncedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -25,6 +27,7 @@ export class Freshness {
 
   /** Starts (or restarts) from a revision: nothing read before it is trusted. */
   reset(revision: bigint): void {
+    this.version++;
     this.lastChanged.clear();
     this.floor = revision;
     if (revision > this.seen) this.seen = revision;
@@ -37,6 +40,7 @@ export class Freshness {
       this.reset(revision > this.seen ? revision : this.seen);
       return keys.length;
     }
+    this.version++;
     let moved = 0;
     for (const key of keys) {
       const known = this.lastChanged.get(key);

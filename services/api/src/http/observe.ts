@@ -2,7 +2,7 @@ import { context, type Span, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { Context, MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { withRequest } from "../observability/request-context.ts";
-import { extractContext, serverSpan, traceIdOf, tracer } from "../observability/tracing.ts";
+import { callerTraceId, extractContext, serverSpan, traceIdOf, tracer } from "../observability/tracing.ts";
 import type { AppEnv } from "../services.ts";
 import { header } from "./headers.ts";
 
@@ -42,7 +42,7 @@ export function observe(slowMs: number): MiddlewareHandler<AppEnv> {
  * The request's server span, child of the caller's traceparent if any; without an SDK it only
  * carries the caller's ids. Sets the request's trace id for its log lines.
  */
-export function openRequestSpan(c: Context<AppEnv>) {
+function openRequestSpan(c: Context<AppEnv>) {
   const parent = extractContext((name) => header(c, name));
   const span = tracer.startSpan(c.req.method, serverSpan, parent);
   const traceId = traceIdOf(span);
@@ -64,7 +64,7 @@ export function recordRequest(
   const status = res.status;
   const labels = { method, route, status: String(status) };
   metrics.httpDuration.observe(labels, seconds);
-  metrics.httpRequests.inc(labels);
+  metrics.countRequest(method, route, labels.status);
   const write = method !== "GET" && method !== "HEAD" && route !== "/v1/check/batch";
   const level =
     status >= 500 ? "error" : write || status >= 400 || seconds * 1000 >= slowMs ? "info" : "debug";
@@ -83,10 +83,13 @@ export function recordRequest(
   );
 }
 
-/** What ties a log line to its request: its id and, when it has one, its trace. */
+/**
+ * What ties a log line to its request: its id and, when it has one, its trace (read from the
+ * caller's traceparent when no span was opened: the warm path opens none).
+ */
 export const requestFields = (c: Context<AppEnv>) => ({
   requestId: c.get("requestId"),
-  traceId: c.get("traceId"),
+  traceId: c.get("traceId") ?? callerTraceId((name) => header(c, name)),
 });
 
 function endRequestSpan(span: Span, method: string, route: string, status: number, requestId: string) {

@@ -23,12 +23,25 @@ export function createMetrics(options: { poolStats?: () => PoolStats[] } = {}) {
     buckets: latencyBuckets,
     registers: [registry],
   });
+  // Tallied like the cache look-ups below, by "method route status" (routes hold no spaces).
+  const requests = new Map<string, number>();
   const httpRequests = new Counter({
     name: "http_requests_total",
     help: "HTTP requests by route pattern",
     labelNames: ["method", "route", "status"] as const,
     registers: [registry],
+    collect() {
+      for (const [labels, n] of requests) {
+        const [method, route, status] = labels.split(" ") as [string, string, string];
+        this.inc({ method, route, status }, n);
+      }
+      requests.clear();
+    },
   });
+  const countRequest = (method: string, route: string, status: string) => {
+    const labels = `${method} ${route} ${status}`;
+    requests.set(labels, (requests.get(labels) ?? 0) + 1);
+  };
   // Look-ups are tallied in plain numbers and added to the counter when it is read: prom-client
   // hashes the label set on every inc, which a cached check would pay twice.
   const lookups = Object.fromEntries(
@@ -98,6 +111,7 @@ export function createMetrics(options: { poolStats?: () => PoolStats[] } = {}) {
     registry,
     httpDuration,
     httpRequests,
+    countRequest,
     cacheRequests,
     countLookup,
     cacheInvalidations,

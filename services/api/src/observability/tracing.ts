@@ -109,6 +109,12 @@ export function extractContext(lookup: HeaderLookup): Context {
   return w3c.extract(context.active(), lookup, headerGetter);
 }
 
+/** The trace id of the caller's traceparent, if it sent a valid one. */
+export function callerTraceId(lookup: HeaderLookup): string | undefined {
+  const spanContext = trace.getSpanContext(extractContext(lookup));
+  return spanContext && isSpanContextValid(spanContext) ? spanContext.traceId : undefined;
+}
+
 /** The span's trace id, or undefined for a span outside any trace (no SDK and no traceparent). */
 export function traceIdOf(span: Span | undefined): string | undefined {
   const spanContext = span?.spanContext();

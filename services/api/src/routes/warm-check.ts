@@ -1,7 +1,7 @@
 import { type Context, Hono } from "hono";
 import { bearerToken, scopeNeeded } from "../auth/middleware.ts";
 import { hasScope } from "../auth/tokens.ts";
-import { openRequestSpan, recordRequest } from "../http/observe.ts";
+import { recordRequest } from "../http/observe.ts";
 import { requestIdOf } from "../http/request-id.ts";
 import { tracingStarted } from "../observability/tracing.ts";
 import type { AppEnv, Services } from "../services.ts";
@@ -45,7 +45,6 @@ function warmCheck(c: Context<AppEnv>, services: Services, slowMs: number): Resp
     return; // the full app answers with the problem
   }
   if (!res) return;
-  openRequestSpan(c);
   recordRequest(c, check.path, res, started, slowMs);
   return res;
 }
