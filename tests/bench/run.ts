@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { signToken } from "@canopy/api";
+import { Redis } from "ioredis";
 import pg from "pg";
 import { buildCases, verify } from "./cases.ts";
 import { openBenchDatabase, prepare, redact } from "./database.ts";
@@ -101,6 +102,15 @@ async function main() {
   const subjects = await pickSubjects(db.url, opts.pairs, opts.viewers);
   log(`subjects in ${Math.round(performance.now() - t1)} ms: ${JSON.stringify(subjects.stats)}`);
 
+  // A Redis database of the bench's own, emptied first: entries an earlier run left for the same
+  // ids would make the uncached case warm (the keys name ids, not the database they came from).
+  const benchRedis = opts.apiEnv.REDIS_URL ?? "redis://127.0.0.1:6379/15";
+  if (benchRedis) {
+    const redis = new Redis(benchRedis, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await redis.connect();
+    await redis.flushdb();
+    redis.disconnect();
+  }
   // As in production: `tsx services/api/src/main.ts` with the production settings.
   const startApi = () =>
     startServer(
@@ -108,7 +118,7 @@ async function main() {
       "services/api/src/main.ts",
       {
         // Production runs with Redis; --api-env REDIS_URL= runs with the in-process cache only.
-        REDIS_URL: "redis://127.0.0.1:6379",
+        REDIS_URL: benchRedis,
         ...opts.apiEnv,
         NODE_ENV: "production",
         LOG_LEVEL: "info",
