@@ -102,8 +102,8 @@ async function main() {
   const subjects = await pickSubjects(db.url, opts.pairs, opts.viewers);
   log(`subjects in ${Math.round(performance.now() - t1)} ms: ${JSON.stringify(subjects.stats)}`);
 
-  // A Redis database of the bench's own, emptied first: entries an earlier run left for the same
-  // ids would make the uncached case warm (the keys name ids, not the database they came from).
+  // A Redis database of the bench's own, emptied first, so that no run inherits another's entries
+  // (BENCH_DATABASE_URL reuses a database, and with it its namespace in Redis).
   const benchRedis = opts.apiEnv.REDIS_URL ?? "redis://127.0.0.1:6379/15";
   if (benchRedis) {
     const redis = new Redis(benchRedis, { lazyConnect: true, maxRetriesPerRequest: 1 });

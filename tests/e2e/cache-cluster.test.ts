@@ -1,4 +1,4 @@
-import { seedSynthetic } from "@canopy/api";
+import { databaseIdentity, redisNamespace, seedSynthetic } from "@canopy/api";
 import { Cluster } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -78,10 +78,11 @@ describe("a Redis Cluster behind two instances, and the hit ratio of a skewed wo
     for (const r of rows)
       await a.get(`/v1/check?userId=${r.user_id}&structureId=${r.structure_id}&action=read`);
     // Instance a writes to Redis in the background: wait until every entry is there, on its slot.
+    const ns = redisNamespace(await databaseIdentity(a.services.db.primary));
     const keys = [
       ...new Set([
-        ...rows.map((r) => `canopy:v1:p:${r.user_id}`),
-        ...rows.map((r) => `canopy:v1:h:${r.structure_id}`),
+        ...rows.map((r) => `${ns}:p:${r.user_id}`),
+        ...rows.map((r) => `${ns}:h:${r.structure_id}`),
       ]),
     ];
     const redis = new Cluster(cluster.ports.map((port) => ({ host: "127.0.0.1", port })));

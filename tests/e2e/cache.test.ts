@@ -1,3 +1,4 @@
+import { databaseIdentity, redisNamespace } from "@canopy/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildTree, startInstance, statementCounts, within } from "../support/app.ts";
 import { createTestDatabase } from "../support/database.ts";
@@ -150,7 +151,8 @@ describe("the cache across two instances sharing Postgres and Redis", () => {
     const { check, user, leaf } = await granted();
     await check(a);
     // Instance a writes to Redis in the background: wait until both entries are there.
-    const keys = [`canopy:v1:p:${user}`, `canopy:v1:h:${leaf}`];
+    const ns = redisNamespace(await databaseIdentity(a.services.db.primary));
+    const keys = [`${ns}:p:${user}`, `${ns}:h:${leaf}`];
     await within(5_000, async () => (await setup.redis.command("EXISTS", ...keys)) === 2);
     const l2Hits = async () =>
       (await b.services.metrics.cacheRequests.get()).values
@@ -233,5 +235,50 @@ describe("Redis faults", () => {
     await redis.start();
     expect(await check(a)).toBe(true);
     expect(await check(b)).toBe(true);
+  });
+});
+
+describe("one Redis, two databases", () => {
+  it("each database reads only its own entries, though their ids are the same", async () => {
+    const redis = await startRedis();
+    const databases = [await createTestDatabase(), await createTestDatabase()];
+    const [a, b] = await Promise.all(
+      databases.map((d) => startInstance({ DATABASE_URL: d.url, REDIS_URL: redis.url })),
+    );
+    try {
+      // The same ids in both; only database a grants the user anything.
+      const shape = async (api: Instance) => {
+        const { root } = await buildTree(api, { root: null });
+        const user = (await api.post("/v1/users", { email: "same@two.test", name: "S", structureId: root }))
+          .body.id;
+        return { root, user };
+      };
+      const [inA, inB] = [await shape(a as Instance), await shape(b as Instance)];
+      expect(inB).toEqual(inA);
+      expect(
+        (
+          await (a as Instance).post("/v1/permissions", {
+            userId: inA.user,
+            structureId: inA.root,
+            role: "admin",
+          })
+        ).status,
+      ).toBe(201);
+      const check = (api: Instance) =>
+        api
+          .get(`/v1/check?userId=${inA.user}&structureId=${inA.root}&action=manage`)
+          .then((r) => r.body.allowed);
+      expect(await check(a as Instance)).toBe(true);
+      // a's entries reach Redis under its own namespace; b's check misses them and reads its own database.
+      const ns = redisNamespace(await databaseIdentity((a as Instance).services.db.primary));
+      await within(5_000, async () => (await redis.command("EXISTS", `${ns}:p:${inA.user}`)) === 1);
+      expect(await check(b as Instance)).toBe(false);
+      expect(redisNamespace(await databaseIdentity((b as Instance).services.db.primary))).not.toBe(ns);
+    } finally {
+      await a?.close();
+      await b?.close();
+      await redis.stop();
+      for (const d of databases) await d.drop();
+    }
   });
 });

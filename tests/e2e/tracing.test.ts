@@ -265,7 +265,11 @@ describe("tracing through OpenTelemetry", () => {
       );
       expect(res.status).toBe(200);
 
-      await within(10_000, async () => receiver.inTrace(t.traceId).some((s) => s.name === "redis GET"));
+      // Spans arrive in export batches: the Redis call's may come before its request's.
+      await within(10_000, async () => {
+        const received = receiver.inTrace(t.traceId);
+        return received.some((s) => s.name === "redis GET") && received.some((s) => s.kind === SERVER);
+      });
       const spans = receiver.inTrace(t.traceId);
       const request = spans.find((s) => s.kind === SERVER) as ReceivedSpan;
       expect(request.name).toBe("GET /v1/check");

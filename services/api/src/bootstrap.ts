@@ -10,6 +10,7 @@ import { connectRedis } from "./cache/redis.ts";
 import type { Config } from "./config.ts";
 import { type Database, openPglite, openPostgres, type QueryObserver } from "./db/database.ts";
 import { migrationsFolder, schemaStatus } from "./db/migrations.ts";
+import { databaseIdentity } from "./db/queries/identity.ts";
 import { revisionCounter } from "./db/schema/index.ts";
 import { seedDemo } from "./db/seed-demo.ts";
 import { createCursors } from "./domain/cursor.ts";
@@ -20,6 +21,9 @@ import { activeTraceId } from "./observability/tracing.ts";
 import type { Services } from "./services.ts";
 
 export class StartupError extends Error {}
+
+/** Where a database's entries live in Redis: `canopy:v1:<database identity>:`. */
+export const redisNamespace = (identity: string) => `canopy:v1:${identity}`;
 
 /**
  * Times every statement and flags slow ones by name, never with their parameters. The trace id
@@ -137,7 +141,7 @@ export async function startServices(
   // The cache: fresh while the change-log poll keeps up; polled five times per staleness bound.
   const { stalenessBoundMs } = config.cache;
   const freshness = new Freshness(stalenessBoundMs - 50);
-  const shared = connectRedis(config.redis, logger);
+  const shared = connectRedis(config.redis, logger, redisNamespace(await databaseIdentity(db.primary)));
   const feed = new ChangeFeed(db.background, freshness, metrics, logger, shared, {
     intervalMs: Math.max(10, Math.floor(stalenessBoundMs / 5)),
     horizonSeconds:

@@ -42,7 +42,8 @@ const dependenciesOf = {
   permissions: (id: string) => [deps.user(id)],
 } as const;
 
-const redisKey = (cache: CacheName, id: string) => `canopy:v1:${cache === "hierarchy" ? "h" : "p"}:${id}`;
+/** Under the database's namespace (see redis.ts). */
+const redisKey = (cache: CacheName, id: string) => `${cache === "hierarchy" ? "h" : "p"}:${id}`;
 
 /**
  * Checks from cached parts: each structure's path (hierarchy) and each user's grants

@@ -78,7 +78,7 @@ export class PageCache {
   }
 }
 
-const redisKey = (key: string) => `canopy:v1:q:${key}`;
+const redisKey = (key: string) => `q:${key}`;
 
 function parse(raw: string): Entry | undefined {
   try {

@@ -5,7 +5,6 @@ import { childSpan, failSpan } from "../observability/tracing.ts";
 
 /** Nothing on the request path waits longer than this for Redis. */
 export const redisTimeoutMs = 250;
-const channel = "canopy:changes";
 
 /**
  * The shared (L2) cache and the change channel. Never throws on the request path: a slow or
@@ -30,11 +29,18 @@ function redisSpan(operation: string): Span | undefined {
   return span;
 }
 
+/**
+ * Every key and the change channel live under `namespace` (the database's identity), so one Redis
+ * can serve several databases without one reading the other's entries.
+ */
 export function connectRedis(
   options: { url?: string | undefined; clusterNodes?: string[] | undefined },
   logger: Logger,
+  namespace: string,
 ): SharedCache | undefined {
+  const channel = `${namespace}:changes`;
   const base: RedisOptions = {
+    keyPrefix: `${namespace}:`,
     commandTimeout: redisTimeoutMs,
     connectTimeout: 1_000,
     enableOfflineQueue: false,
