@@ -65,3 +65,13 @@ export class Supervised {
     return c;
   }
 }
+
+/** Whether a process exists (one owned by another user counts). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { Cluster, Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
+import { isAlive } from "./exit-cleanup.ts";
 import { type RedisServer, redisCommand, startRedis, startRedisCluster, stopAllRedis } from "./redis.ts";
 
 // tsx as a loader of this node process (its CLI would put a node process of its own in between).
@@ -26,15 +27,6 @@ afterAll(async () => {
   for (const c of clients) c.disconnect();
   await stopAllRedis();
 });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("startRedis", () => {
   let redis: RedisServer;

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isAlive } from "./exit-cleanup.ts";
 import {
   type ReplicaPair,
   startPrimaryWithReplica,
@@ -25,15 +26,6 @@ async function query<R extends pg.QueryResultRow>(url: string, sql: string, para
 
 // tsx as a loader of this node process (its CLI would put a node process of its own in between).
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const count = async (url: string) =>
   (await query<{ n: number }>(url, "SELECT count(*)::int AS n FROM notes"))[0]?.n;

@@ -14,7 +14,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { exitCleanup, Supervised } from "./exit-cleanup.ts";
+import { exitCleanup, isAlive, Supervised } from "./exit-cleanup.ts";
 import { dieWithParent, freePorts } from "./redis.ts";
 
 /**
@@ -62,15 +62,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Where the data folders go: memory where there is some, else the temporary folder. */
 const baseDir = () => (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** `canopy-replica-<pid>-…` and `canopy-pg-template-<key>.<pid>-…`: the pid is the process that made it. */
 const ownedDir = /^canopy-(?:replica-|pg-template-[0-9a-f]+\.)(\d+)-/;

@@ -18,9 +18,10 @@ export function isJsonContentType(header: string | undefined): boolean {
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
- * Body-carrying requests (POST, PUT, PATCH; the app mounts it on those): 415 unless JSON, then 413 past the size limit (the contract ranks
- * 415 above 413), counted from Content-Length or, when chunked, while reading; then 400 for
- * bytes that are not UTF-8, which a lenient decoder would otherwise store as U+FFFD.
+ * Body-carrying requests (POST, PUT, PATCH: the app mounts it on those): 415 unless JSON, then
+ * 413 past the size limit (the contract ranks 415 above 413), counted from Content-Length or,
+ * when chunked, while reading; then 400 for bytes that are not UTF-8, which a lenient decoder
+ * would otherwise store as U+FFFD.
  */
 export function jsonBodies(maxBytes: number): MiddlewareHandler {
   const limit = bodyLimit({

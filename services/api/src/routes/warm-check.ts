@@ -1,6 +1,6 @@
 import { type Context, Hono } from "hono";
 import { bearerToken, scopeNeeded } from "../auth/middleware.ts";
-import { hasScope } from "../auth/tokens.ts";
+import { type Caller, hasScope } from "../auth/tokens.ts";
 import { recordRequest } from "../http/observe.ts";
 import { requestIdOf } from "../http/request-id.ts";
 import { tracingStarted } from "../observability/tracing.ts";
@@ -29,7 +29,7 @@ export function withWarmChecks(full: Hono<AppEnv>, services: Services, slowMs: n
 function warmCheck(c: Context<AppEnv>, services: Services, slowMs: number): Response | undefined {
   if (tracingStarted()) return;
   const started = performance.now();
-  let caller: ReturnType<NonNullable<Services["verifyToken"]>["known"]>;
+  let caller: Caller | undefined;
   if (services.verifyToken) {
     const token = bearerToken(c);
     caller = token === undefined ? undefined : services.verifyToken.known(token);
